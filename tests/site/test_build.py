@@ -1,0 +1,134 @@
+"""The site build: wrong includes fail it, and the built search index segments Chinese.
+
+The search tests build the whole site once (about 20 s) into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import markdown
+import pytest
+import yaml
+
+from tools import generated, pages
+
+ROOT = pages.ROOT
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_multi_constructor("", lambda loader, suffix, node: None)  # ignore !relative, !!python
+
+
+def _site_config() -> dict:
+    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
+
+
+def _snippets_config() -> dict:
+    for ext in _site_config()["markdown_extensions"]:
+        if isinstance(ext, dict) and "pymdownx.snippets" in ext:
+            return dict(ext["pymdownx.snippets"])
+    raise AssertionError("mkdocs.yml must configure pymdownx.snippets")
+
+
+def _render(md: str) -> str:
+    config = _snippets_config()
+    assert config.get("check_paths") is True, "mkdocs.yml: pymdownx.snippets needs check_paths: true"
+    config["base_path"] = [str(ROOT)]
+    return markdown.markdown(md, extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": config})
+
+
+def test_include_of_existing_section_renders_the_code() -> None:
+    html = _render('```\n--8<-- "snippets/detection/iou.py:box_iou"\n```')
+    assert "def box_iou" in html and "--8<--" not in html
+
+
+@pytest.mark.parametrize(
+    "include",
+    ['--8<-- "snippets/detection/no_such_file.py:box_iou"', '--8<-- "snippets/detection/iou.py:no_such_section"'],
+)
+def test_wrong_include_fails_the_build(include: str) -> None:
+    with pytest.raises(Exception, match="(?i)snippet|section|not found|no_such"):
+        _render(f"```\n{include}\n```")
+
+
+# ------------------------------------------------------------------------- built site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def _index(site: Path, lang: str) -> dict:
+    path = site / ("search" if lang == "zh" else "en/search") / "search_index.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _tokens(index: dict, text: str) -> set[str]:
+    separator = index["config"]["separator"]  # the regex the browser uses, also valid in Python
+    return {t for t in re.split(separator, text) if t}
+
+
+def test_each_language_has_its_own_index(site: Path) -> None:
+    zh, en = _index(site, "zh"), _index(site, "en")
+    assert zh["docs"] and en["docs"]
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    # Chinese readers search Chinese pages, English readers English pages (decision: no mixing).
+    assert all(not d["location"].startswith("en/") for d in zh["docs"])
+    en_titles_with_cjk = [d["title"] for d in en["docs"] if cjk.search(d["title"])]
+    assert en_titles_with_cjk == [], en_titles_with_cjk
+    assert {d["location"] for d in zh["docs"] if "#" not in d["location"]} == {
+        d["location"] for d in en["docs"] if "#" not in d["location"]
+    }, "both indexes must list the same pages"
+
+
+def test_chinese_words_are_segmented_in_the_index(site: Path) -> None:
+    zh = _index(site, "zh")
+    assert any("\u200b" in d["text"] for d in zh["docs"]), "jieba did not segment the index"
+    all_tokens: set[str] = set()
+    for doc in zh["docs"]:
+        all_tokens |= _tokens(zh, doc["title"] + " " + doc["text"])
+    # Every glossary term that occurs in a page's text must be a whole token, not split apart.
+    text = " ".join(d["text"].replace("\u200b", "") for d in zh["docs"])
+    missing = [t["zh"] for t in generated.load_glossary() if t["zh"] in text and t["zh"] not in all_tokens]
+    assert missing == [], f"terms split by jieba (add them to glossary.yml or fix the dictionary): {missing}"
+
+
+def test_mid_sentence_term_is_a_token(site: Path) -> None:
+    zh = _index(site, "zh")
+    page = [d for d in zh["docs"] if d["location"].startswith("backbone/receptive_field/")]
+    assert page, "receptive field page missing from the index"
+    tokens = set().union(*(_tokens(zh, d["text"]) for d in page))
+    assert "感受野" in tokens  # jieba's own dictionary would split it into 感受 / 野
+
+
+def test_no_third_party_urls_in_built_assets(site: Path) -> None:
+    """Nothing the browser loads by itself points off the site (links a reader clicks are fine)."""
+    loads = re.compile(r"<(?:script|img|iframe|source|link)\b[^>]*>", re.I)
+    remote = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
+    not_a_fetch = re.compile(r"""rel\s*=\s*["'](?:canonical|alternate)""", re.I)
+    offenders = []
+    for path in site.rglob("*.html"):
+        for tag in loads.findall(path.read_text(encoding="utf-8", errors="replace")):
+            if remote.search(tag) and not not_a_fetch.search(tag):
+                offenders.append(f"{path.relative_to(site)}: {tag[:120]}")
+    for path in site.rglob("*.css"):
+        if re.search(r"url\(\s*[\"']?(?:https?:)?//", path.read_text(encoding="utf-8", errors="replace")):
+            offenders.append(f"{path.relative_to(site)}: remote url() in CSS")
+    assert offenders == [], "\n".join(offenders[:10])
