@@ -29,14 +29,14 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life bann
 
 
 def _pins() -> str:
-    groups = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["dependency-groups"]
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+        "dependency-groups"
+    ]
     return hashlib.sha256(repr(sorted(groups.items())).encode()).hexdigest()
 
 
 def env(session: nox.Session) -> None:
     """Create or update the shared environment when the pins changed."""
-    if sys.version_info < (3, 11):
-        session.error("Python 3.11 or newer is needed: run nox with python3.11 -m nox")
     stamp = VENV / ".handbook-pins"
     if stamp.exists() and stamp.read_text() == _pins():
         return
@@ -79,7 +79,9 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """Serve the site at http://127.0.0.1:8000 with live reload (both languages)."""
     env(session)
-    run(session, "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", *session.posargs)
+    run(
+        session, "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", *session.posargs
+    )
 
 
 @nox.session
@@ -98,9 +100,20 @@ def _chromium(session: nox.Session) -> None:
         session.log("installing Debian's chromium and a CJK font (for screenshots)")
         quiet = {"stdout": subprocess.DEVNULL}
         session.run("apt-get", "update", "-qq", external=True, **quiet)
-        session.run("apt-get", "install", "-y", "-qq", "chromium", "fonts-wqy-microhei", external=True, **quiet)
+        session.run(
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "chromium",
+            "fonts-wqy-microhei",
+            external=True,
+            **quiet,
+        )
         return
-    session.error("the browser tests drive /usr/bin/chromium: install it with 'sudo apt-get install chromium fonts-wqy-microhei'")
+    session.error(
+        "the browser tests drive /usr/bin/chromium: install it with 'sudo apt-get install chromium fonts-wqy-microhei'"
+    )
 
 
 @nox.session

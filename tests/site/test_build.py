@@ -41,9 +41,13 @@ def _snippets_config() -> dict:
 
 def _render(md: str) -> str:
     config = _snippets_config()
-    assert config.get("check_paths") is True, "mkdocs.yml: pymdownx.snippets needs check_paths: true"
+    assert config.get("check_paths") is True, (
+        "mkdocs.yml: pymdownx.snippets needs check_paths: true"
+    )
     config["base_path"] = [str(ROOT)]
-    return markdown.markdown(md, extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": config})
+    return markdown.markdown(
+        md, extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": config}
+    )
 
 
 def test_include_of_existing_section_renders_the_code() -> None:
@@ -53,10 +57,13 @@ def test_include_of_existing_section_renders_the_code() -> None:
 
 @pytest.mark.parametrize(
     "include",
-    ['--8<-- "snippets/detection/no_such_file.py:box_iou"', '--8<-- "snippets/detection/iou.py:no_such_section"'],
+    [
+        '--8<-- "snippets/detection/no_such_file.py:box_iou"',
+        '--8<-- "snippets/detection/iou.py:no_such_section"',
+    ],
 )
 def test_wrong_include_fails_the_build(include: str) -> None:
-    with pytest.raises(Exception, match="(?i)snippet|section|not found|no_such"):
+    with pytest.raises(Exception, match=r"(?i)snippet|section|not found|no_such"):
         _render(f"```\n{include}\n```")
 
 
@@ -69,7 +76,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
@@ -106,8 +116,12 @@ def test_chinese_words_are_segmented_in_the_index(site: Path) -> None:
         all_tokens |= _tokens(zh, doc["title"] + " " + doc["text"])
     # Every glossary term that occurs in a page's text must be a whole token, not split apart.
     text = " ".join(d["text"].replace("\u200b", "") for d in zh["docs"])
-    missing = [t["zh"] for t in generated.load_glossary() if t["zh"] in text and t["zh"] not in all_tokens]
-    assert missing == [], f"terms split by jieba (add them to glossary.yml or fix the dictionary): {missing}"
+    missing = [
+        t["zh"] for t in generated.load_glossary() if t["zh"] in text and t["zh"] not in all_tokens
+    ]
+    assert missing == [], (
+        f"terms split by jieba (add them to glossary.yml or fix the dictionary): {missing}"
+    )
 
 
 def test_mid_sentence_term_is_a_token(site: Path) -> None:
@@ -129,6 +143,8 @@ def test_no_third_party_urls_in_built_assets(site: Path) -> None:
             if remote.search(tag) and not not_a_fetch.search(tag):
                 offenders.append(f"{path.relative_to(site)}: {tag[:120]}")
     for path in site.rglob("*.css"):
-        if re.search(r"url\(\s*[\"']?(?:https?:)?//", path.read_text(encoding="utf-8", errors="replace")):
+        if re.search(
+            r"url\(\s*[\"']?(?:https?:)?//", path.read_text(encoding="utf-8", errors="replace")
+        ):
             offenders.append(f"{path.relative_to(site)}: remote url() in CSS")
     assert offenders == [], "\n".join(offenders[:10])

@@ -76,11 +76,13 @@ BREAKAGES = {
         ["snippets/detection/orphan.py is not embedded by any page in docs/zh/"],
     ),
     "snippet without doctest": (
-        lambda t: (t / "snippets/detection/nodoc.py").write_text("# --8<-- [start:a]\nA = 1\n# --8<-- [end:a]\n"),
+        lambda t: (t / "snippets/detection/nodoc.py").write_text(
+            "# --8<-- [start:a]\nA = 1\n# --8<-- [end:a]\n"
+        ),
         ["snippets/detection/nodoc.py has no doctest"],
     ),
     "wrong include section": (
-        lambda t: _edit(t / ZH_IOU, lambda s: s.replace(":box_iou\"", ":box_iou_typo\"", 1)),
+        lambda t: _edit(t / ZH_IOU, lambda s: s.replace(':box_iou"', ':box_iou_typo"', 1)),
         ["includes section 'box_iou_typo'", "add the section or fix the name"],
     ),
     "too few questions": (

@@ -1,0 +1,267 @@
+"""Practice mode (手撕练习): write the function yourself, then grade it with the handbook's tests.
+
+    nox -s practice                      # list the topics
+    nox -s practice -- nms               # write practice/nms.py: signatures + docstrings only
+    nox -s practice -- nms --check       # run tests/detection/test_nms.py against your file
+    nox -s practice -- nms --check --lang zh
+
+The tests reach functions through ``tests.support.under_test``; with the environment variables
+set below, the practised names resolve to the reader's file, everything else to the snippet.
+Only tests that actually call a practised function are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRACTICE_DIR = ROOT / "practice"
+SHOWN_IN_FULL = 3  # failing checks whose inputs and values are printed in full
+
+
+@dataclass(frozen=True)
+class Topic:
+    module: str  # dotted snippet module
+    functions: tuple[str, ...]  # what the reader writes
+
+    @property
+    def source(self) -> Path:
+        return ROOT / (self.module.replace(".", "/") + ".py")
+
+    @property
+    def tests(self) -> Path:
+        _, chapter, name = self.module.split(".")
+        return ROOT / "tests" / chapter / f"test_{name}.py"
+
+    @property
+    def page(self) -> str:
+        _, chapter, name = self.module.split(".")
+        return f"{chapter}/{name}.md"
+
+
+# One line per topic: name -> (snippet module, functions the reader writes).
+REGISTRY: dict[str, Topic] = {
+    "receptive_field": Topic("snippets.backbone.receptive_field", ("receptive_field",)),
+    "conv2d": Topic("snippets.backbone.conv_numpy", ("conv2d",)),
+    "conv2d_naive": Topic("snippets.backbone.conv_numpy", ("conv2d_naive",)),
+    "iou_pair": Topic("snippets.detection.iou", ("iou_pair",)),
+    "box_iou": Topic("snippets.detection.iou", ("box_iou",)),
+    "nms": Topic("snippets.detection.nms", ("nms",)),
+    "batched_nms": Topic("snippets.detection.nms", ("batched_nms",)),
+    "sigmoid_focal_loss": Topic("snippets.detection.focal_loss", ("sigmoid_focal_loss",)),
+    "patchify": Topic("snippets.selfsup.mae", ("patchify", "unpatchify")),
+    "random_masking": Topic("snippets.selfsup.mae", ("random_masking",)),
+    "dino_loss": Topic("snippets.selfsup.dino", ("dino_loss",)),
+}
+
+TEXT = {
+    "zh": {
+        "topics": "可练习的主题（nox -s practice -- <主题>）：",
+        "exists": "{path} 已存在，没有覆盖。想重新开始请加 --force；写完后运行：nox -s practice -- {topic} --check",
+        "wrote": "已生成 {path}。实现其中的函数（删掉 raise NotImplementedError），然后运行：\n  nox -s practice -- {topic} --check",
+        "missing": "还没有练习文件 {path}。先运行：nox -s practice -- {topic}",
+        "unknown": "没有这个主题：{topic}。可选：{names}",
+        "none": "测试没有调用你的函数 {funcs}：请检查函数名是否与模板一致。",
+        "fail": "✗ {n}/{t} 项检查未通过（{file}）：",
+        "pass": "✓ 全部 {t} 项检查通过！检查了：",
+        "notimpl": "尚未实现（NotImplementedError）",
+        "case": "  ✗ {name}",
+        "ok": "  ✓ {name}",
+    },
+    "en": {
+        "topics": "Topics you can practise (nox -s practice -- <topic>):",
+        "exists": "{path} exists and was left alone. Add --force to start over; when done: nox -s practice -- {topic} --check",
+        "wrote": "Wrote {path}. Implement its functions (remove the raise NotImplementedError), then run:\n  nox -s practice -- {topic} --check",
+        "missing": "No practice file {path} yet. First run: nox -s practice -- {topic}",
+        "unknown": "No such topic: {topic}. Choose from: {names}",
+        "none": "No test called your function(s) {funcs}: check the names match the template.",
+        "fail": "✗ {n} of {t} checks failed ({file}):",
+        "pass": "✓ All {t} checks passed! Checked:",
+        "notimpl": "not implemented yet (NotImplementedError)",
+        "case": "  ✗ {name}",
+        "ok": "  ✓ {name}",
+    },
+}
+
+
+# ------------------------------------------------------------------------------ template
+
+
+def template(topic_name: str) -> str:
+    """The practice file: the module's imports, its other names, and empty practised functions."""
+    topic = REGISTRY[topic_name]
+    source = topic.source.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    out = [
+        f'"""Practice: {", ".join(topic.functions)} — write the bodies, then run',
+        f"nox -s practice -- {topic_name} --check",
+        "",
+        f"Reference solution: {topic.source.relative_to(ROOT)} (peek only when stuck).",
+        '"""',
+        "",
+    ]
+    others: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            out.append(ast.get_source_segment(source, node) or "")
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name not in topic.functions:
+            others.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            others += [t.id for t in targets if isinstance(t, ast.Name)]
+    if others:
+        out.append("")
+        out.append(
+            "# Helpers from the snippet you may use (the practised functions are yours to write)."
+        )
+        out.append(f"from {topic.module} import (  # noqa: F401")
+        out += [f"    {name}," for name in others]
+        out.append(")")
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in topic.functions:
+            body_start = node.body[0]
+            has_doc = isinstance(body_start, ast.Expr) and isinstance(
+                getattr(body_start, "value", None), ast.Constant
+            )
+            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            end = body_start.end_lineno if has_doc else node.body[0].lineno - 1
+            header = "\n".join(lines[first - 1 : end])
+            indent = " " * (node.body[0].col_offset)
+            out += ["", "", header, f'{indent}raise NotImplementedError("write {node.name} here")']
+    return "\n".join(out) + "\n"
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def write(topic_name: str, force: bool, lang: str) -> int:
+    path = PRACTICE_DIR / f"{topic_name}.py"
+    if path.exists() and not force:
+        print(TEXT[lang]["exists"].format(path=_shown(path), topic=topic_name))
+        return 0
+    PRACTICE_DIR.mkdir(exist_ok=True)
+    path.write_text(template(topic_name), encoding="utf-8")
+    print(TEXT[lang]["wrote"].format(path=_shown(path), topic=topic_name))
+    return 0
+
+
+# ------------------------------------------------------------------------------ grading
+
+
+def grade(topic_name: str, lang: str, attempt: Path | None = None) -> tuple[int, str]:
+    """Run the topic's tests against the attempt; return (exit code, report text)."""
+    topic = REGISTRY[topic_name]
+    attempt = attempt or PRACTICE_DIR / f"{topic_name}.py"
+    t = TEXT[lang]
+    if not attempt.exists():
+        return 1, t["missing"].format(
+            path=_shown(attempt),
+            topic=topic_name,
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "results.json"
+        env = dict(
+            os.environ,
+            HANDBOOK_PRACTICE_FILE=str(attempt.resolve()),
+            HANDBOOK_PRACTICE_MODULE=topic.module,
+            HANDBOOK_PRACTICE_FUNCS=",".join(topic.functions),
+            HANDBOOK_PRACTICE_RESULTS=str(results),
+            HANDBOOK_LANG=lang,
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(topic.tests),
+            "-q",
+            "-p",
+            "tools.practice_plugin",
+        ]
+        cmd += ["-p", "no:cacheprovider", "-m", "not browser and not slow"]
+        subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if not results.exists():
+            return 2, "pytest did not run: python -m pytest " + str(topic.tests)
+        data = json.loads(results.read_text(encoding="utf-8"))
+    relevant = [r for r in data if r["called"]]
+    if not relevant:
+        return 1, t["none"].format(funcs=", ".join(topic.functions))
+    failed = [r for r in relevant if r["outcome"] != "passed"]
+    out: list[str] = []
+    if failed:
+        out.append(t["fail"].format(n=len(failed), t=len(relevant), file=attempt.name))
+        for i, r in enumerate(failed):
+            out.append(t["case"].format(name=r["title"]))
+            if "NotImplementedError" in r["message"]:
+                out.append("      " + t["notimpl"])
+            elif i < SHOWN_IN_FULL:  # the first few in full; the rest by name
+                out += ["      " + line for line in r["message"].strip().splitlines()[:30]]
+        return 1, "\n".join(out)
+    out.append(t["pass"].format(t=len(relevant)))
+    out += [t["ok"].format(name=r["title"]) for r in relevant]
+    return 0, "\n".join(out)
+
+
+# ------------------------------------------------------------------------------ page + cli
+
+
+def topics_table(lang: str, link: Callable[[str], str]) -> str:
+    head = (
+        "| 主题 | 要写的函数 | 页面 | 测试 |"
+        if lang == "zh"
+        else "| Topic | You write | Page | Tests |"
+    )
+    rows = [head, "| --- | --- | --- | --- |"]
+    for name, topic in REGISTRY.items():
+        funcs = ", ".join(f"`{f}`" for f in topic.functions)
+        rows.append(
+            f"| `{name}` | {funcs} | [→]({link(topic.page)}) | `{topic.tests.relative_to(ROOT)}` |"
+        )
+    return "\n".join(rows)
+
+
+def _default_lang() -> str:
+    env = os.environ.get("HANDBOOK_LANG") or os.environ.get("LANG", "")
+    return "zh" if env.startswith("zh") else "en"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="nox -s practice --",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("topic", nargs="?")
+    parser.add_argument("--check", action="store_true", help="grade practice/<topic>.py")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing attempt")
+    parser.add_argument("--lang", choices=["zh", "en"], default=_default_lang())
+    parser.add_argument("--file", type=Path, help="grade this file instead of practice/<topic>.py")
+    args = parser.parse_args(argv)
+    t = TEXT[args.lang]
+    if not args.topic:
+        print(t["topics"])
+        for name, topic in REGISTRY.items():
+            print(f"  {name:20s} {', '.join(topic.functions):28s} {topic.page}")
+        return 0
+    if args.topic not in REGISTRY:
+        print(t["unknown"].format(topic=args.topic, names=", ".join(REGISTRY)))
+        return 2
+    if args.check:
+        code, report = grade(args.topic, args.lang, args.file)
+        print(report)
+        return code
+    return write(args.topic, args.force, args.lang)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
