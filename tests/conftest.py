@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 from tests import support
@@ -21,6 +22,10 @@ settings.register_profile(
 )
 settings.register_profile("thorough", parent=settings.get_profile("ci"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# The tests use small tensors: one thread avoids oversubscribing two cores (pytest + torch's pool)
+# and keeps results bit-for-bit repeatable. Benchmarks set their own thread count.
+torch.set_num_threads(1)
 
 
 @pytest.hookimpl(tryfirst=True)
