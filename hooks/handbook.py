@@ -107,8 +107,11 @@ def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
     def question(m: re.Match[str]) -> str:
         level = m.group("level")
         badge = generated.DIFFICULTY[level][lang]
+        anchor = f"q{next(counter)}"
+        if page.present_anchor_ids is not None:  # let mkdocs validate links to the answers
+            page.present_anchor_ids.add(anchor)
         return (
-            f'<details class="question {level}" id="q{next(counter)}"{m.group("attrs")}>'
+            f'<details class="question {level}" id="{anchor}"{m.group("attrs")}>'
             f'<summary><span class="hb-level {level}">{badge}</span>'
         )
 

@@ -103,7 +103,10 @@ def _t(key: str, **kw: Any) -> str:
 
 def _to_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # torch.Tensor, without importing torch here
-        return x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if not x.is_complex() and x.is_floating_point() and x.element_size() < 4:
+            x = x.float()  # NumPy has no bfloat16; float16 upcast keeps values exact
+        return x.numpy()
     return np.asarray(x)
 
 
