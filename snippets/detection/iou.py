@@ -285,7 +285,7 @@ def complete_box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tenso
     """Pairwise CIoU (mirrors ``torchvision.ops.complete_box_iou``).
 
     ``CIoU = DIoU - alpha * v`` with the aspect-ratio term
-    ``v = 4 / pi^2 * (atan(w1 / h1) - atan(w2 / h2))^2`` in ``[0, 1)`` and the weight
+    ``v = 4 / pi^2 * (atan(w1 / h1) - atan(w2 / h2))^2`` in ``[0, 1]`` and the weight
     ``alpha = v / (1 - IoU + v)``, treated as a constant (no gradient) as in torchvision.
 
     Args:
