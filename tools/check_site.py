@@ -24,7 +24,7 @@ from tools import pages as P
 
 MIN_QUESTIONS = 5
 CLOSING = ["questions", "mistakes", "sources"]
-TODO = re.compile(r"\bTODO\b")
+TODO = re.compile(r"\bTODO:")  # the scaffold's marker; prose may mention "TODO" itself
 
 
 def _parse_all(root: Path) -> dict[str, dict[str, P.Page]]:

@@ -122,7 +122,7 @@ TODO: 概念与公式，例如 $y = f(x)$。
 
 ## 常见错误 {{ #mistakes }}
 
-- TODO
+- TODO: 常见错误。
 
 ## 参考 {{ #sources }}
 
@@ -168,7 +168,7 @@ TODO: the concept and its formulas, e.g. $y = f(x)$.
 
 ## Common mistakes {{ #mistakes }}
 
-- TODO
+- TODO: common mistakes.
 
 ## Sources {{ #sources }}
 
