@@ -6,9 +6,11 @@ The build hook calls ``render_svg``; contributors preview a figure with
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import logging
+import os
 import re
 import sys
 import warnings
@@ -41,7 +43,11 @@ def source_mtime() -> float:
     return max(p.stat().st_mtime for d in ("figures", "snippets") for p in (ROOT / d).rglob("*.py"))
 
 
+_modules: dict[tuple[Path, float], object] = {}
+
+
 def load(rel: str, func: str):
+    """The figure function, from a module loaded once per version of its file."""
     path = FIGURES / rel
     if not path.is_file():
         raise SystemExit(
@@ -49,23 +55,53 @@ def load(rel: str, func: str):
         )
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    name = "figures." + rel.removesuffix(".py").replace("/", ".")
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    key = (path, path.stat().st_mtime)
+    if key not in _modules:  # a module loaded once keeps its caches across languages
+        name = "figures." + rel.removesuffix(".py").replace("/", ".")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _modules[key] = module
+    module = _modules[key]
     if not hasattr(module, func):
         raise SystemExit(f"figures/{rel} has no function {func}() (from 'figure:{rel}:{func}')")
     return getattr(module, func)
 
 
+CACHE = Path(os.environ.get("HANDBOOK_CACHE", ROOT / ".cache")) / "figures"
+
+
+def _cache_key(rel: str, func: str, lang: str) -> str:
+    """Same code, same figure: hash every file a figure can depend on."""
+    digest = hashlib.sha256(f"{rel}:{func}:{lang}:{matplotlib.__version__}".encode())
+    for folder in ("figures", "snippets", "tools"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 def render_svg(rel: str, func: str, lang: str) -> str:
+    """The SVG of one figure, from the on-disk cache when no code it may use has changed."""
+    cached = CACHE / f"{_cache_key(rel, func, lang)}.svg"
+    if cached.exists():
+        return cached.read_text(encoding="utf-8")
+    svg = draw_svg(rel, func, lang)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached.write_text(svg, encoding="utf-8")
+    return svg
+
+
+def draw_svg(rel: str, func: str, lang: str) -> str:
     # Text stays text (svg.fonttype none) and the reader's fonts draw it, so a build machine
     # without a CJK font only mis-measures Chinese labels a little: silence its glyph warnings.
     with matplotlib.rc_context(RC), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*Glyph .* missing from.*")
         logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-        fig = load(rel, func)(lang)
+        draw = load(rel, func)
+        if "torch" in sys.modules:  # figures run small experiments: one thread is fastest
+            sys.modules["torch"].set_num_threads(1)
+        fig = draw(lang)
         if not isinstance(fig, Figure):
             raise SystemExit(f"figures/{rel}:{func}({lang!r}) must return a matplotlib Figure")
         buf = io.StringIO()

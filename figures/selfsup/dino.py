@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from matplotlib.figure import Figure
@@ -28,6 +29,11 @@ _TEXT = {
 }
 
 
+@functools.cache  # the same runs for both languages' figures
+def _history(mode: str, k: int) -> dict[str, list[float]]:
+    return collapse_experiment(mode, K=k, seed=0)
+
+
 def draw_collapse(lang: str) -> Figure:
     """Teacher entropy under centring only, sharpening only and both (K = 16, seed 0)."""
     text = _TEXT[lang]
@@ -36,7 +42,7 @@ def draw_collapse(lang: str) -> Figure:
     ax_sample, ax_marginal = fig.subplots(1, 2, sharey=True)
     styles = {"centering": ("tab:blue", "-"), "sharpening": ("tab:red", "--"), "both": ("k", "-.")}
     for mode, (color, ls) in styles.items():
-        hist = collapse_experiment(mode, K=k, seed=0)
+        hist = _history(mode, k)
         steps = range(1, len(hist["entropy"]) + 1)
         ax_sample.plot(steps, hist["entropy"], color=color, ls=ls, label=text["modes"][mode])
         ax_marginal.plot(steps, hist["marginal_entropy"], color=color, ls=ls)

@@ -22,6 +22,9 @@ def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("mkdocs.yml", "glossary.yml", "pyproject.toml"):
         shutil.copy2(ROOT / name, root / name)
+    shutil.copytree(ROOT / "overrides", root / "overrides")
+    (ROOT / ".cache").mkdir(exist_ok=True)
+    (root / ".cache").symlink_to(ROOT / ".cache")  # KaTeX, mermaid, drawn figures: fetch once
     new_topic.scaffold(root, "detection/anchor_boxes")
     yield root
     pages.DOCS = ROOT / "docs"
