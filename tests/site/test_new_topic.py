@@ -18,7 +18,7 @@ ROOT = pages.ROOT
 @pytest.fixture(scope="module")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("repo")
-    for folder in ("docs", "snippets", "tests", "figures", "hooks", "tools"):
+    for folder in ("docs", "snippets", "tests", "figures", "hooks", "tools", "bench"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("mkdocs.yml", "glossary.yml", "pyproject.toml"):
         shutil.copy2(ROOT / name, root / name)
