@@ -23,7 +23,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = str(BIN / "python")
 GROUPS = ("core", "docs", "test", "lint")
 
-nox.options.sessions = ["lint", "tests", "docs", "browser"]
+nox.options.sessions = ["lint", "tests", "docs", "bench_quick", "browser"]
 nox.options.default_venv_backend = "none"
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
 
@@ -139,6 +139,13 @@ def new(session: nox.Session) -> None:
     """Scaffold a topic: nox -s new -- <chapter>/<topic>."""
     env(session)
     run(session, "python", "-m", "tools.new_topic", *session.posargs)
+
+
+@nox.session(name="bench_quick")
+def bench_quick(session: nox.Session) -> None:
+    """The benchmarks' quick mode (under a minute), so the benchmark code keeps working in CI."""
+    env(session)
+    run(session, "python", "-m", "bench.run", "--quick")
 
 
 @nox.session

@@ -1,0 +1,306 @@
+"""How the site build grows with the number of pages: ``python -m bench.site_scale``.
+
+The repository's site is copied to a temporary folder (docs/, snippets/, figures/, hooks/,
+tools/, overrides/, bench/, mkdocs.yml, glossary.yml; the KaTeX download is linked, not fetched
+again); every topic page of both languages is copied under new names (``<topic>_scale<k>.md``,
+added to the nav next to the original) until there are ``factor`` times as many, and the site is
+built. We report the build time per page (wall and CPU seconds; the fit uses CPU time, which
+other processes on a shared machine do not inflate) and the search-index size per language (zh:
+``site/search/search_index.json``, en: ``site/en/search/search_index.json``) so the cost of growth
+is known before it is paid. Targets: build time grows linearly, and each language's index stays
+under 60 KB per page.
+
+    python -m bench.site_scale                 # factors 1, 4, 10 -> "site_scale" in bench/results.json
+    python -m bench.site_scale --factors 1,2 --out /tmp/site.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = ROOT / "bench" / "results.json"
+COPY_DIRS = ("docs", "snippets", "figures", "hooks", "tools", "overrides", "bench")
+COPY_FILES = ("mkdocs.yml", "glossary.yml")
+LANGS = ("zh", "en")
+CHAPTERS = ("backbone", "detection", "segmentation", "selfsup")
+INDEX_LIMIT_BYTES = 60_000  # per page and language
+LINEAR_SLACK = 1.3  # marginal cost per page may rise this much before we call growth superlinear
+FULL_FACTORS = (1, 4, 10)
+QUICK_FACTORS = (1, 2)
+
+
+def topic_pages(docs: Path, lang: str) -> list[str]:
+    """``<chapter>/<topic>.md`` of every topic page of ``lang`` (not the chapter indexes)."""
+    out = []
+    for chapter in CHAPTERS:
+        for path in sorted((docs / lang / chapter).glob("*.md")):
+            if path.name != "index.md" and "_scale" not in path.stem:
+                out.append(f"{chapter}/{path.name}")
+    return out
+
+
+def make_copy(dest: Path, source: Path = ROOT) -> None:
+    """Copy what the build reads from ``source`` into ``dest`` (KaTeX's download is linked)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in COPY_DIRS:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, dest / name, ignore=ignore, symlinks=True)
+    for name in COPY_FILES:
+        shutil.copy2(source / name, dest / name)
+    cache = dest / ".cache"
+    cache.mkdir()
+    for katex in (source / ".cache").glob("katex-*"):
+        (cache / katex.name).symlink_to(katex.resolve(), target_is_directory=True)  # read only
+
+
+def _suffix(lang: str, k: int) -> str:
+    return f"（副本 {k}）" if lang == "zh" else f" (copy {k})"
+
+
+def add_copies(dest: Path, factor: int) -> dict[str, int]:
+    """Write ``factor - 1`` copies of every topic page and list them in the nav; topic counts."""
+    docs = dest / "docs"
+    counts = {}
+    for lang in LANGS:
+        topics = topic_pages(docs, lang)
+        counts[lang] = len(topics) * factor
+        for rel in topics:
+            text = (docs / lang / rel).read_text(encoding="utf-8")
+            for k in range(2, factor + 1):
+                title = _suffix(lang, k)
+                copy = re.sub(r"^(#[ \t]+.+?)[ \t]*$", rf"\g<1>{title}", text, count=1, flags=re.M)
+                (docs / lang / rel.replace(".md", f"_scale{k}.md")).write_text(
+                    copy, encoding="utf-8"
+                )
+    config = dest / "mkdocs.yml"
+    lines = []
+    for line in config.read_text(encoding="utf-8").splitlines():
+        lines.append(line)
+        m = re.match(r"^(\s*-\s+)(?:[^:]+:\s*)?(?P<rel>[a-z_]+/[a-z0-9_]+)\.md\s*$", line)
+        if m and f"{m.group('rel')}.md" in topic_pages(docs, "zh"):
+            lines += [f"{m.group(1)}{m.group('rel')}_scale{k}.md" for k in range(2, factor + 1)]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return counts
+
+
+def build(dest: Path, strict: bool) -> tuple[float, float, int, str]:
+    """Build the site in ``dest``: wall seconds, CPU seconds (mkdocs and its children), warnings.
+
+    CPU time is what we fit: on a shared machine the wall time also counts the other processes.
+    """
+    site = dest / "site"
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--site-dir", str(site)]
+    cmd.append("--strict" if strict else "--no-strict")  # mkdocs.yml sets strict: true
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=dest, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        useful = [line for line in log.splitlines() if not line.startswith("INFO")]
+        raise RuntimeError("mkdocs build failed:\n" + "\n".join(useful[-60:]))
+    warnings = sum(1 for line in log.splitlines() if line.startswith("WARNING"))
+    return elapsed, cpu, warnings, log
+
+
+def measure_site(dest: Path) -> dict[str, Any]:
+    site, docs = dest / "site", dest / "docs"
+    out: dict[str, Any] = {"pages": {}, "index_bytes": {}, "index_entries": {}}
+    for lang in LANGS:
+        index = site / ("search" if lang == "zh" else "en/search") / "search_index.json"
+        out["pages"][lang] = sum(1 for _ in (docs / lang).rglob("*.md"))
+        out["index_bytes"][lang] = index.stat().st_size
+        out["index_entries"][lang] = len(json.loads(index.read_text(encoding="utf-8"))["docs"])
+    html = [p.stat().st_size for p in site.rglob("*/index.html") if "_scale" not in str(p)]
+    out["html_bytes_mean"] = round(sum(html) / len(html)) if html else None
+    return out
+
+
+def run_factor(factor: int, strict: bool, snapshot: Path, keep: bool = False) -> dict[str, Any]:
+    """Build ``factor`` times the topic pages of ``snapshot`` (a copy of the repository)."""
+    dest = Path(tempfile.mkdtemp(prefix=f"handbook-site-x{factor}-"))
+    try:
+        make_copy(dest, snapshot)
+        topics = add_copies(dest, factor)
+        elapsed, cpu, warnings, _ = build(dest, strict)
+        stats = measure_site(dest)
+    finally:
+        if not keep:
+            shutil.rmtree(dest, ignore_errors=True)
+    pages = stats["pages"]["zh"] + stats["pages"]["en"]
+    return {
+        "factor": factor,
+        "topic_pages": topics,
+        **stats,
+        "build_s": round(elapsed, 2),
+        "build_cpu_s": round(cpu, 2),
+        "build_s_per_page": elapsed / pages,
+        "build_cpu_s_per_page": cpu / pages,
+        "index_bytes_per_page": {
+            lang: stats["index_bytes"][lang] / stats["pages"][lang] for lang in LANGS
+        },
+        "warnings": warnings,
+    }
+
+
+def fit(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Fixed cost and cost per page in CPU seconds (least squares), and whether the marginal cost
+    per page stays flat as the site grows."""
+    xs = [r["pages"]["zh"] + r["pages"]["en"] for r in runs]
+    ys = [r["build_cpu_s"] for r in runs]
+    n = len(xs)
+    if n < 2 or len(set(xs)) < 2:
+        return {
+            "fixed_s": None,
+            "per_page_s": None,
+            "marginal_s_per_page": [],
+            "marginal_rise": None,
+            "growth_exponent": None,
+            "linear": None,
+        }
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+    marginal = [(ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]) for i in range(n - 1)]
+    rising = marginal[-1] / marginal[0] if len(marginal) > 1 and marginal[0] > 0 else None
+    return {
+        "fixed_s": my - slope * mx,
+        "per_page_s": slope,
+        "marginal_s_per_page": marginal,
+        "marginal_rise": rising,
+        "growth_exponent": math.log(ys[-1] / ys[0]) / math.log(xs[-1] / xs[0]),
+        "linear": None if rising is None else rising <= LINEAR_SLACK,
+    }
+
+
+def _log_run(r: dict[str, Any], log: Any) -> None:
+    zh, en = r["index_bytes"]["zh"], r["index_bytes"]["en"]
+    log(
+        f"site scale ×{r['factor']}: {r['pages']['zh']}+{r['pages']['en']} pages, "
+        f"{r['build_s']:.1f} s, CPU {r['build_cpu_s']:.1f} s "
+        f"({r['build_cpu_s_per_page'] * 1e3:.0f} ms/page), "
+        f"index zh {zh / 1e3:.0f} kB ({r['index_bytes_per_page']['zh'] / 1e3:.1f} kB/page), "
+        f"en {en / 1e3:.0f} kB ({r['index_bytes_per_page']['en'] / 1e3:.1f} kB/page), "
+        f"{r['warnings']} warnings"
+    )
+
+
+def run(
+    quick: bool = False,
+    factors: Sequence[int] | None = None,
+    strict: bool = False,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Build the site at each factor and summarise; the value of results.json's "site_scale"."""
+    from bench import machine
+
+    factors = tuple(factors or (QUICK_FACTORS if quick else FULL_FACTORS))
+    runs = []
+    # One snapshot for every factor: pages that others add meanwhile must not skew the comparison.
+    snapshot = Path(tempfile.mkdtemp(prefix="handbook-site-snapshot-"))
+    try:
+        make_copy(snapshot)
+        for factor in factors:
+            log(f"site scale: building ×{factor} ...")
+            runs.append(run_factor(factor, strict, snapshot))
+            _log_run(runs[-1], log)
+    finally:
+        shutil.rmtree(snapshot, ignore_errors=True)
+    # What one more topic page adds to each language's index (the cost of growth), and the mean.
+    first, last = runs[0], runs[-1]
+    marginal_index = {
+        lang: (last["index_bytes"][lang] - first["index_bytes"][lang])
+        / (last["pages"][lang] - first["pages"][lang])
+        for lang in LANGS
+        if last["pages"][lang] > first["pages"][lang]
+    }
+    worst_index = max(
+        [r["index_bytes_per_page"][lang] for r in runs for lang in LANGS]
+        + list(marginal_index.values())
+    )
+    import material
+    import mkdocs
+
+    return {
+        "metadata": {
+            "date": machine.now(),
+            "cpu_model": machine.cpu_model(),
+            "cpu_count": os.cpu_count(),
+            "load_average": machine.load_average(),
+            "mkdocs": mkdocs.__version__,
+            "material": getattr(material, "__version__", None),
+            "strict": strict,
+            "git_commit": machine.git_commit(),
+        },
+        "runs": runs,
+        "fit": fit(runs),
+        "targets": {
+            "index_bytes_per_page_max": INDEX_LIMIT_BYTES,
+            "index_marginal_bytes_per_page": marginal_index,
+            "index_worst_bytes_per_page": worst_index,
+            "index_met": worst_index <= INDEX_LIMIT_BYTES,
+            "linear_slack": LINEAR_SLACK,
+        },
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.site_scale", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--factors", help="comma-separated multiples of today's topic pages (1,4,10)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="factors 1,2 and write to a temporary file"
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="build with --strict (fails on warnings)"
+    )
+    parser.add_argument("--out", type=Path, help="results.json whose 'site_scale' key is replaced")
+    args = parser.parse_args(argv)
+    factors = [int(f) for f in args.factors.split(",")] if args.factors else None
+    out: Path = args.out or (
+        Path(tempfile.gettempdir()) / "handbook-bench" / "results-site.json"
+        if args.quick
+        else COMMITTED
+    )
+    partial = args.quick or (factors is not None and tuple(factors) != FULL_FACTORS)
+    if out.resolve() == COMMITTED.resolve() and partial:
+        parser.error(
+            f"a partial run would overwrite the committed {COMMITTED.relative_to(ROOT)}: pass --out"
+        )
+    result = run(args.quick, factors, args.strict)
+    from bench import run as bench_run
+
+    data = bench_run._load(out) or {
+        "schema": bench_run.SCHEMA,
+        "metadata": {},
+        "rows": [],
+        "targets": [],
+    }
+    data["site_scale"] = result
+    bench_run.write(data, out)
+    print(f"wrote 'site_scale' into {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
