@@ -7,8 +7,10 @@
   filled from the pages, ``glossary.yml``, the practice registry and the benchmark results;
 * math: KaTeX runs at build time (node + the pinned npm package), so readers download only
   KaTeX's stylesheet and the fonts a page uses, and only on pages with formulas;
-* diagrams: a pinned copy of mermaid (npm, at build time) on the pages that have one, instead
-  of the CDN copy Material would fetch;
+* diagrams: mermaid blocks drawn to SVG at build time (pinned mermaid from npm, run in headless
+  Chromium, cached); where Chromium is missing, the same pinned copy is served to the pages that
+  have a diagram instead of the CDN copy Material would fetch;
+* 404: each language gets its own not-found page (/404.html in Chinese, /en/404.html);
 * search: one index per language, so a reader searches the pages of the language they read;
 * localisation of mkdocstrings' section titles for each language build.
 """
@@ -33,6 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools import generated, pages  # noqa: E402
+from tools import mermaid as mermaid_tool  # noqa: E402
 
 KATEX_VERSION = "0.16.47"  # pinned; fetched from the npm registry into .cache/ at build time
 KATEX_DIR = ROOT / ".cache" / f"katex-{KATEX_VERSION}"
@@ -124,6 +127,10 @@ def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
 
     content = QUESTION_DETAILS.sub(question, content)
     if 'class="mermaid"' in content:
+        content = MERMAID_BLOCK.sub(_diagram, content)
+    if 'class="mermaid"' in content:  # no Chromium on this machine: the reader's browser draws
+        global _mermaid_in_browser
+        _mermaid_in_browser = True
         js = get_relative_url("assets/mermaid/mermaid.min.js", page.url)
         content += f'\n<script src="{js}"></script>'
     if 'class="arithmatex"' not in content:
@@ -131,6 +138,21 @@ def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
     content = MATH.sub(lambda m: _render_math(m, page), content)
     css = get_relative_url("assets/katex/katex.min.css", page.url)
     return f'<link rel="stylesheet" href="{css}">\n{content}'
+
+
+MERMAID_BLOCK = re.compile(r'<pre class="mermaid"><code>(?P<source>.*?)</code></pre>', re.S)
+_mermaid_renderer: mermaid_tool.Renderer | None = None
+_mermaid_in_browser = False
+
+
+def _diagram(match: re.Match[str]) -> str:
+    global _mermaid_renderer
+    if not mermaid_tool.available():
+        return match.group(0)
+    if _mermaid_renderer is None:
+        _mermaid_renderer = mermaid_tool.Renderer(MERMAID_JS)
+    svg = _mermaid_renderer.render(html.unescape(match.group("source")))
+    return f'<div class="hb-diagram">{svg}</div>'
 
 
 def _render_math(match: re.Match[str], page: Any) -> str:
@@ -221,6 +243,17 @@ def _ensure_katex() -> None:
 
 # ----------------------------------------------------------------------- after each page
 
+_not_found: dict[str, str] = {}
+
+
+def on_post_template(output_content: str, template_name: str, config: Any) -> str:
+    """Both language builds write /404.html; keep the Chinese one there, English at /en/404.html."""
+    if template_name != "404.html":
+        return output_content
+    _not_found[config.theme["language"]] = output_content
+    return _not_found.get("zh", output_content)
+
+
 CONFIG_SCRIPT = re.compile(r'<script id="__config" type="application/json">[^<]*</script>')
 CONFIG_BASE = re.compile(r'("base":\s*")([^"]*)(")')
 
@@ -230,7 +263,7 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
     if _lang_of(page) == "en":
         output = CONFIG_SCRIPT.sub(
             lambda s: CONFIG_BASE.sub(
-                lambda m: f"{m.group(1)}{m.group(2).rstrip('/')}/en{m.group(3)}",
+                lambda m: f"{m.group(1)}{m.group(2).rstrip('/')}/en/{m.group(3)}",
                 s.group(0),
                 count=1,
             ),
@@ -275,10 +308,17 @@ def _finish_site(config: Any) -> None:
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(KATEX_DIST / "katex.min.css", target / "katex.min.css")
         shutil.copytree(KATEX_DIST / "fonts", target / "fonts", dirs_exist_ok=True)
+    global _mermaid_renderer
+    if _mermaid_renderer is not None:
+        _mermaid_renderer.close()
+        _mermaid_renderer = None
     mermaid = site / "assets" / "mermaid" / "mermaid.min.js"
-    if not mermaid.exists():
+    if _mermaid_in_browser and not mermaid.exists():
         mermaid.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(MERMAID_JS, mermaid)
+    if "en" in _not_found:
+        (site / "en").mkdir(exist_ok=True)
+        (site / "en" / "404.html").write_text(_not_found["en"], encoding="utf-8")
     _split_search_index(site)
 
 
