@@ -1,0 +1,227 @@
+"""Every page, in a real browser: formulas render, the language switcher keeps the page, nothing
+is fetched from another site, every asset loads, and topic pages stay light.
+
+Pages are every page of the docs tree and of the built site (both languages), so new pages are
+covered as soon as they exist. Each page is loaded once (a first view: request routing disables
+the browser cache), then its language switcher is clicked; the tests below read that one visit.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.browser import pages
+from tests.browser.helpers import Seen, Tab
+
+pytestmark = pytest.mark.browser
+
+PAGES = pages.all_pages()
+TOPIC_PATHS = {t.path(lang) for t in pages.TOPICS for lang in pages.LANGS}
+# What a page may fail to load without the reader noticing. Material fetches ``sitemap.xml`` under
+# every ``<link rel="alternate">`` URL (it expects language roots there); mkdocs-static-i18n points
+# them at the page itself, so ``/x/y/sitemap.xml`` is a 404. It costs bytes (counted in the page
+# weight) but breaks nothing: the switcher's own links are right.
+HARMLESS_MISSES = re.compile(r"/sitemap\.xml$")
+
+DOM_FACTS = """() => {
+  const q = (s) => document.querySelectorAll(s);
+  const katex = document.querySelector('.katex');
+  const mathml = document.querySelector('.katex .katex-mathml');
+  const box = mathml ? mathml.getBoundingClientRect() : null;
+  return {
+    lang: document.documentElement.lang,
+    h1: (document.querySelector('article h1') || {}).textContent || '',
+    katex: q('.katex').length,
+    katexErrors: [...q('.katex-error')].map(e => e.getAttribute('title') || e.textContent).slice(0, 5),
+    arithmatex: q('.arithmatex').length,
+    katexFont: katex ? getComputedStyle(katex).fontFamily : '',
+    mathmlBox: box ? [box.width, box.height] : null,
+    rawMath: (() => {
+      const article = document.querySelector('article');
+      if (!article) return false;
+      const prose = article.cloneNode(true);
+      prose.querySelectorAll('pre, code, .katex, svg').forEach(e => e.remove());
+      return /\\$\\$|\\\\\\(|\\\\\\[/.test(prose.textContent);
+    })(),
+    switcher: [...q('.md-header .md-select__link[hreflang]')].map(a => [a.hreflang, a.href]),
+  };
+}"""
+
+
+@dataclass
+class Visit:
+    path: str
+    status: int
+    facts: dict[str, Any]
+    requests: list[Seen]
+    external: list[str]
+    switch_to: str = ""  # path the language switcher led to
+    switch_status: int | None = None
+    switch_error: str = ""
+    switch_external: list[str] = field(default_factory=list)
+
+    def need_page(self) -> None:
+        if self.status != 200:
+            source = pages.source_of(self.path)
+            pytest.fail(
+                f"{self.path} answered {self.status}: "
+                + (
+                    f"{source.relative_to(pages.ROOT)} exists but site/ was built before it: rebuild "
+                    "(`nox -s browser -- --build`)"
+                    if source.exists()
+                    else "the page is neither in docs/ nor in site/"
+                ),
+                pytrace=False,
+            )
+
+    def bytes(self) -> int:
+        return sum(s.body_bytes + s.header_bytes for s in self.requests)
+
+
+def _visit(tab: Tab, path: str) -> Visit:
+    response = tab.open(path)
+    visit = Visit(
+        path=path,
+        status=response.status if response else 0,
+        facts=tab.page.evaluate(DOM_FACTS),
+        requests=list(tab.recorder.seen),
+        external=list(tab.recorder.external),
+    )
+    if visit.status == 200:
+        _switch_language(tab.page, visit, tab.recorder)
+    return visit
+
+
+def _switch_language(page: Any, visit: Visit, recorder: Any) -> None:
+    """Open the header's language menu and click the other language, as a reader does."""
+    other = "en" if pages.lang_of(visit.path) == "zh" else "zh"
+    external_before = len(recorder.external)
+    link = page.locator(f'.md-header .md-select__link[hreflang="{other}"]')
+    if link.count() != 1:
+        visit.switch_error = f"the header has {link.count()} language links for {other!r}"
+        return
+    try:
+        page.hover(".md-header .md-select")
+        with page.expect_navigation(wait_until="commit", timeout=10_000) as nav:
+            link.click()
+        response = nav.value
+        visit.switch_status = response.status if response else None
+        visit.switch_to = urllib.parse.urlsplit(page.url).path
+    except Exception as error:  # reported by the test, with the page it happened on
+        visit.switch_error = f"{type(error).__name__}: {error}".splitlines()[0]
+    page.wait_for_timeout(50)
+    visit.switch_external = recorder.external[external_before:]
+
+
+@pytest.fixture(scope="session")
+def visit(browser: Any, server: Any) -> Iterator[Callable[[str], Visit]]:
+    """Each page is visited once (first view), the tests read the same visit."""
+    tab = Tab(browser, server.url, viewport={"width": 1280, "height": 900})
+    cache: dict[str, Visit] = {}
+
+    def get(path: str) -> Visit:
+        if path not in cache:
+            cache[path] = _visit(tab, path)
+        return cache[path]
+
+    yield get
+    tab.close()
+
+
+def _source_has_math(path: str) -> bool:
+    source = pages.source_of(path)
+    if not source.exists():
+        return False
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r"^(\s*)(```|~~~).*?^\1\2", "", text, flags=re.S | re.M)  # fenced code
+    text = re.sub(r"`[^`\n]*`", "", text)  # inline code
+    return bool(re.search(r"\$\$|(?<![\\$])\$[^\s$][^$\n]*\$", text))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_formulas_render_and_only_pages_with_formulas_load_katex(
+    visit: Callable, path: str
+) -> None:
+    v = visit(path)
+    v.need_page()
+    f = v.facts
+    css = [s for s in v.requests if s.url.endswith("/katex.min.css")]
+    if f["katex"] == 0:
+        assert not _source_has_math(path), (
+            f"{path}: {pages.source_of(path).relative_to(pages.ROOT)} has formulas but the page "
+            f"shows no KaTeX output ({f['arithmatex']} unrendered .arithmatex elements)"
+        )
+        assert not css, f"{path} has no formula but loads {css[0].url} (page weight: only pages "
+        "with formulas should link katex.min.css)"
+        return
+    assert not f["katexErrors"], f"{path}: KaTeX errors: {f['katexErrors']}"
+    assert f["arithmatex"] == 0, f"{path}: {f['arithmatex']} formulas were left for the browser"
+    assert not f["rawMath"], f"{path}: raw TeX delimiters ($$, \\(, \\[) are visible in the text"
+    assert css and all(s.status == 200 for s in css), f"{path}: katex.min.css did not load: {css}"
+    assert "KaTeX_Main" in f["katexFont"], (
+        f"{path}: formulas are not set in KaTeX's fonts (font-family {f['katexFont']!r}): "
+        "katex.min.css is not applied"
+    )
+    width, height = f["mathmlBox"] or (0, 0)
+    assert width <= 1 and height <= 1, (
+        f"{path}: KaTeX's MathML copy is visible ({width}x{height} px): every formula shows twice, "
+        "katex.min.css is not applied"
+    )
+    fonts = [s for s in v.requests if "/katex/fonts/" in s.url]
+    bad = [(s.url, s.status, s.failure) for s in fonts if s.status != 200]
+    assert fonts and not bad, f"{path}: KaTeX fonts did not load: {bad or 'no font requested'}"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_language_switcher_leads_to_the_same_page(visit: Callable, path: str) -> None:
+    v = visit(path)
+    v.need_page()
+    expected = pages.other_language(path)
+    links = dict(v.facts["switcher"])
+    assert not v.switch_error, f"{path}: language switch failed: {v.switch_error}; links: {links}"
+    assert v.switch_to == expected, (
+        f"{path}: the language switcher leads to {v.switch_to}, expected {expected} "
+        f"(its links: {links})"
+    )
+    assert v.switch_status == 200, f"{path} -> {expected} answered {v.switch_status}"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_request_leaves_the_site(visit: Callable, path: str) -> None:
+    v = visit(path)
+    v.need_page()
+    external = sorted(set(v.external + v.switch_external))
+    assert not external, f"{path} asks other sites for: " + ", ".join(external)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_asset_loads(visit: Callable, path: str) -> None:
+    v = visit(path)
+    v.need_page()
+    bad = [
+        f"{s.url} ({s.resource_type}: {s.status or s.failure})"
+        for s in v.requests
+        if s.url.startswith("http://127.0.0.1")
+        and (s.status is None or s.status >= 400)
+        and not HARMLESS_MISSES.search(s.url)
+    ]
+    assert not bad, f"{path}: these requests failed: " + ", ".join(bad)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_weight(visit: Callable, metrics: dict, path: str) -> None:
+    v = visit(path)
+    v.need_page()
+    total = v.bytes()
+    metrics.setdefault("pages", {})[path] = {"requests": len(v.requests), "bytes": total}
+    if path in TOPIC_PATHS:
+        assert total < pages.MAX_TOPIC_BYTES, f"{path} transfers {total / 1e6:.2f} MB on first view"
+        assert len(v.requests) < pages.MAX_TOPIC_REQUESTS, (
+            f"{path} makes {len(v.requests)} requests"
+        )
