@@ -57,6 +57,7 @@ def run(session: nox.Session, tool: str, *args: str, **kwargs: object) -> None:
 def tests(session: nox.Session) -> None:
     """pytest over tests/ and the doctests of snippets/, with coverage of snippets/."""
     env(session)
+    _chromium(session, required=False)  # the site tests build the site
     args = session.posargs or ["-m", "not slow and not browser"]
     run(session, "python", "-m", "pytest", "--cov", "--cov-report=term", *args)
 
@@ -72,6 +73,7 @@ def slow(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Strict build of both languages into site/."""
     env(session)
+    _chromium(session, required=False)
     run(session, "mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)
 
 
@@ -79,6 +81,7 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """Serve the site at http://127.0.0.1:8000 with live reload (both languages)."""
     env(session)
+    _chromium(session, required=False)
     run(
         session, "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", *session.posargs
     )
@@ -93,11 +96,12 @@ def lint(session: nox.Session) -> None:
     run(session, "codespell")
 
 
-def _chromium(session: nox.Session) -> None:
+def _chromium(session: nox.Session, *, required: bool) -> None:
+    """Debian's Chromium: draws mermaid diagrams at build time and runs the browser tests."""
     if Path("/usr/bin/chromium").exists():
         return
     if shutil.which("apt-get") and os.geteuid() == 0:
-        session.log("installing Debian's chromium and a CJK font (for screenshots)")
+        session.log("installing Debian's chromium and a CJK font (diagrams, browser tests)")
         quiet = {"stdout": subprocess.DEVNULL}
         session.run("apt-get", "update", "-qq", external=True, **quiet)
         session.run(
@@ -111,16 +115,17 @@ def _chromium(session: nox.Session) -> None:
             **quiet,
         )
         return
-    session.error(
-        "the browser tests drive /usr/bin/chromium: install it with 'sudo apt-get install chromium fonts-wqy-microhei'"
-    )
+    hint = "install it with 'sudo apt-get install chromium fonts-wqy-microhei'"
+    if required:
+        session.error(f"the browser tests drive /usr/bin/chromium: {hint}")
+    session.warn(f"no /usr/bin/chromium: diagrams will be drawn in the reader's browser; {hint}")
 
 
 @nox.session
 def browser(session: nox.Session) -> None:
     """Headless Chromium against the built site: search, math, language switch, no third-party requests."""
     env(session)
-    _chromium(session)
+    _chromium(session, required=True)
     if not (ROOT / "site" / "index.html").exists() or "--build" in session.posargs:
         run(session, "mkdocs", "build", "--strict", "--site-dir", "site")
     args = [a for a in session.posargs if a != "--build"]
