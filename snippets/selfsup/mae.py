@@ -18,6 +18,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+# The same pre-norm Transformer block as ViT (its state_dict loads into timm's Block).
+from snippets.backbone.vit import Block
+
 
 def _check_imgs(imgs: Tensor, p: int) -> None:
     if not isinstance(imgs, Tensor):
@@ -278,59 +281,6 @@ def forward_loss(
 
 
 # --8<-- [start:tiny_mae]
-class Attention(nn.Module):
-    """Multi-head self-attention written out (names match timm's ``Attention``)."""
-
-    def __init__(self, dim: int, num_heads: int) -> None:
-        super().__init__()
-        if dim % num_heads:
-            raise ValueError(f"dim must be divisible by num_heads, got {dim} and {num_heads}")
-        self.num_heads = num_heads
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``[B, n, D]`` -> ``[B, n, D]``; cost ``O(n^2 D)`` for the two attention matmuls."""
-        b, n, d = x.shape
-        qkv = (
-            self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
-        )
-        q, k, v = qkv.unbind(0)  # each [B, heads, n, D/heads]
-        attn = (q @ k.transpose(-2, -1)) * (d // self.num_heads) ** -0.5
-        out = attn.softmax(dim=-1) @ v
-        return self.proj(out.transpose(1, 2).reshape(b, n, d))
-
-
-class Mlp(nn.Module):
-    """Two linear layers with GELU (timm's ``Mlp``)."""
-
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``[B, n, D]`` -> ``[B, n, D]``."""
-        return self.fc2(self.act(self.fc1(x)))
-
-
-class Block(nn.Module):
-    """Pre-norm Transformer block; its ``state_dict`` loads into ``timm``'s ``Block``."""
-
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0) -> None:
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.attn = Attention(dim, num_heads)
-        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
-
-    def forward(self, x: Tensor) -> Tensor:
-        """``[B, n, D]`` -> ``[B, n, D]``."""
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
-
-
 class TinyMAE(nn.Module):
     """A small ``MaskedAutoencoderViT``: same data flow, few and narrow blocks.
 
