@@ -152,3 +152,16 @@ def test_no_third_party_urls_in_built_assets(site: Path) -> None:
         ):
             offenders.append(f"{path.relative_to(site)}: remote url() in CSS")
     assert offenders == [], "\n".join(offenders[:10])
+
+
+def test_api_reference_titles_are_localised(site: Path) -> None:
+    zh = (site / "reference" / "index.html").read_text(encoding="utf-8")
+    en = (site / "en" / "reference" / "index.html").read_text(encoding="utf-8")
+    assert "参数" in zh and "返回" in zh, "mkdocstrings section titles must be Chinese on zh pages"
+    assert "Parameters" in en and "Returns" in en
+    assert "Parameters" not in zh, "English section titles leaked into the Chinese API reference"
+
+
+def test_each_language_has_its_own_404(site: Path) -> None:
+    assert '<html lang="zh"' in (site / "404.html").read_text(encoding="utf-8")
+    assert '<html lang="en"' in (site / "en" / "404.html").read_text(encoding="utf-8")
