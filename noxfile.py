@@ -8,8 +8,10 @@ groups in pyproject.toml and re-synced only when those pins change (torch + torc
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -23,9 +25,28 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = str(BIN / "python")
 GROUPS = ("core", "docs", "test", "lint")
 
-nox.options.sessions = ["lint", "tests", "docs", "bench_quick", "browser"]
+# The site is built once (docs) and reused by the site tests (tests) and the browser tests.
+nox.options.sessions = ["lint", "docs", "tests", "bench_quick", "browser"]
 nox.options.default_venv_backend = "none"
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
+SITE = ROOT / "site"
+SITE_STAMP = SITE / ".handbook-inputs"
+# What the built site is made from: a change to any of these makes site/ stale.
+SITE_INPUTS = ("docs", "snippets", "figures", "hooks", "tools", "overrides", "bench/results.json")
+SITE_FILES = ("mkdocs.yml", "glossary.yml", "pyproject.toml")
+
+
+class _NoUvNotice(logging.Filter):
+    """nox looks for uv on every start and says "uv binary not found", which reads like an error.
+
+    The handbook does not use uv (pip reads this machine's pinned local wheels; uv would not).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "uv binary not found" not in record.getMessage()
+
+
+logging.getLogger("nox").addFilter(_NoUvNotice())
 
 
 def _pins() -> str:
@@ -40,12 +61,20 @@ def env(session: nox.Session) -> None:
     stamp = VENV / ".handbook-pins"
     if stamp.exists() and stamp.read_text() == _pins():
         return
-    if not (BIN / "python").exists():
-        session.log(f"creating the shared environment in {VENV}")
+    first = not (BIN / "python").exists()
+    if first:
+        session.log(
+            f"creating the shared environment in {VENV}: about 6 GB (torch's CUDA build, which "
+            "runs on CPU, is 5.5 GB of it). Measured on 2 cores: 3 min with pip's cache or local "
+            "wheels, 5-15 min downloading everything; pip prints each package as it goes."
+        )
         session.run(sys.executable, "-m", "venv", str(VENV), external=True)
+    else:
+        session.log("the pins in pyproject.toml changed: updating the shared environment")
     session.run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip>=25.1", external=True)
     args = [a for g in GROUPS for a in ("--group", g)]
-    session.run(PYTHON, "-m", "pip", "install", "--quiet", *args, external=True)
+    # Not --quiet: a silent install of several GB looks like a hang. One line per package.
+    session.run(PYTHON, "-m", "pip", "install", "--progress-bar", "off", *args, external=True)
     stamp.write_text(_pins())
 
 
@@ -53,13 +82,78 @@ def run(session: nox.Session, tool: str, *args: str, **kwargs: object) -> None:
     session.run(str(BIN / tool), *args, external=True, **kwargs)
 
 
+def _site_inputs_digest() -> str:
+    digest = hashlib.sha256()
+    paths = [ROOT / f for f in SITE_FILES]
+    for name in SITE_INPUTS:
+        target = ROOT / name
+        paths += sorted(target.rglob("*")) if target.is_dir() else [target]
+    for path in paths:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _site(session: nox.Session, *, force: bool = False) -> Path:
+    """site/, built strictly, rebuilt only when an input changed since the last build."""
+    digest = _site_inputs_digest()
+    fresh = SITE_STAMP.exists() and SITE_STAMP.read_text() == digest
+    if fresh and not force:
+        session.log("site/ is up to date with its sources: reusing it")
+        return SITE
+    _chromium(session, required=False)
+    run(session, "mkdocs", "build", "--strict", "--site-dir", str(SITE))
+    SITE_STAMP.write_text(digest)
+    return SITE
+
+
+def _workers() -> str:
+    return str(max(1, min(os.cpu_count() or 1, 4)))
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """pytest over tests/ and the doctests of snippets/, with coverage of snippets/."""
+    """pytest over tests/ and the doctests of snippets/ on every core, with coverage of snippets/.
+
+    The site tests read the site built by `nox -s docs` (built here when missing or stale).
+    Arguments go to pytest: `nox -s tests -- tests/detection -x`.
+    """
     env(session)
-    _chromium(session, required=False)  # the site tests build the site
-    args = session.posargs or ["-m", "not slow and not browser"]
-    run(session, "python", "-m", "pytest", "--cov", "--cov-report=term", *args)
+    site = _site(session)
+    environ = {"HANDBOOK_SITE": str(site)}
+    if session.posargs:
+        args = list(session.posargs)
+    else:
+        args = ["-m", "not slow and not browser", "--durations=25"]
+        environ["HANDBOOK_RECORD_TIMES"] = "1"  # the per-chapter table on the benchmark page
+    args = ["-n", _workers(), *args]
+    run(session, "python", "-m", "pytest", "--cov", "--cov-report=term", *args, env=environ)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The inner loop: doctests + every test module at a twentieth of its seeded cases (< 1 min).
+
+    No site build, no browser. Arguments narrow it down: `nox -s quick -- tests/transformer`.
+    """
+    env(session)
+    args = list(session.posargs) or ["tests", "snippets"]
+    ignore = ["--ignore=tests/site", "--ignore=tests/bench", "--ignore=tests/browser"]
+    run(
+        session,
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-n",
+        _workers(),
+        "-m",
+        "not slow and not browser",
+        "--durations=10",
+        *ignore,
+        *args,
+        env={"HANDBOOK_QUICK": "1"},
+    )
 
 
 @nox.session
@@ -71,19 +165,61 @@ def slow(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Strict build of both languages into site/."""
+    """Strict build of both languages into site/ (skipped when site/ is up to date)."""
     env(session)
-    _chromium(session, required=False)
-    run(session, "mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)
+    if session.posargs:
+        _chromium(session, required=False)
+        run(session, "mkdocs", "build", "--strict", "--site-dir", str(SITE), *session.posargs)
+        SITE_STAMP.unlink(missing_ok=True)
+        return
+    _site(session)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 @nox.session
 def serve(session: nox.Session) -> None:
-    """Serve the site at http://127.0.0.1:8000 with live reload (both languages)."""
+    """Serve the site at http://127.0.0.1:8000 with live reload (both languages).
+
+    `nox -s serve -- --port 8001` picks another port. Rebuilds are dirty: only the pages whose
+    sources changed are rendered again (see CONTRIBUTING, "Live preview").
+    """
     env(session)
     _chromium(session, required=False)
+    args = list(session.posargs)
+    port = 8000
+    if "--port" in args:
+        i = args.index("--port")
+        port = int(args[i + 1])
+        del args[i : i + 2]
+    if not _port_free("127.0.0.1", port):
+        session.error(
+            f"port {port} on 127.0.0.1 is already in use (another `nox -s serve`?). Stop that "
+            f"server, or serve on another port: nox -s serve -- --port {port + 1}"
+        )
+    session.log(
+        f"serving at http://127.0.0.1:{port}/ (English: /en/). An edit re-renders its pages in both "
+        "languages; a broken figure or formula shows on its page and the server keeps running."
+    )
     run(
-        session, "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", *session.posargs
+        session,
+        "mkdocs",
+        "serve",
+        "--dirty",  # only the pages an edit changes (tools/live.py); the i18n plugin honours it
+        "--no-strict",  # a warning during an edit must not stop the server (`nox -s docs` is strict)
+        "--livereload",
+        "--dev-addr",
+        f"127.0.0.1:{port}",
+        *args,
+        env={"HANDBOOK_SERVE": "1"},
     )
 
 
@@ -126,8 +262,7 @@ def browser(session: nox.Session) -> None:
     """Headless Chromium against the built site: search, math, language switch, no third-party requests."""
     env(session)
     _chromium(session, required=True)
-    if not (ROOT / "site" / "index.html").exists() or "--build" in session.posargs:
-        run(session, "mkdocs", "build", "--strict", "--site-dir", "site")
+    _site(session, force="--build" in session.posargs)
     args = [a for a in session.posargs if a != "--build"]
     run(session, "python", "-m", "pytest", "-m", "browser", "-p", "no:cacheprovider", *args)
 

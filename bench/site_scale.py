@@ -31,12 +31,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tools import pages
+
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "bench" / "results.json"
 COPY_DIRS = ("docs", "snippets", "figures", "hooks", "tools", "overrides", "bench")
 COPY_FILES = ("mkdocs.yml", "glossary.yml")
 LANGS = ("zh", "en")
-CHAPTERS = ("backbone", "detection", "segmentation", "selfsup")
+CHAPTERS = pages.CHAPTERS
 INDEX_LIMIT_BYTES = 60_000  # per page and language
 LINEAR_SLACK = 1.3  # marginal cost per page may rise this much before we call growth superlinear
 FULL_FACTORS = (1, 4, 10)

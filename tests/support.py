@@ -27,6 +27,11 @@ PRACTICE_FILE = os.environ.get("HANDBOOK_PRACTICE_FILE", "")
 PRACTICE_MODULE = os.environ.get("HANDBOOK_PRACTICE_MODULE", "")
 PRACTICE_FUNCS = frozenset(filter(None, os.environ.get("HANDBOOK_PRACTICE_FUNCS", "").split(",")))
 LANG = os.environ.get("HANDBOOK_LANG", "en")
+# `nox -s quick` sets HANDBOOK_QUICK=1: every seeded loop runs a twentieth of its cases, so a
+# contributor gets a representative pass over every test module in well under a minute. CI and
+# the default `nox` run the full counts, which are the numbers the pages and test names quote.
+QUICK = os.environ.get("HANDBOOK_QUICK", "") not in ("", "0")
+QUICK_DIVISOR = 20
 
 CURRENT_TEST = [""]  # node id of the running test, set in conftest.py
 CALLED_PRACTICE: set[str] = set()  # tests that called a practised function
@@ -69,6 +74,15 @@ def under_test(module_name: str) -> Any:
     if PRACTICE_FILE and module_name == PRACTICE_MODULE:
         attempt = _load_attempt(PRACTICE_FILE)
     return _UnderTest(snippet, attempt)
+
+
+def cases(n: int) -> int:
+    """How many seeded cases a loop runs: ``n`` in the full run, ``ceil(n / 20)`` in quick mode.
+
+    >>> cases(2400) if not QUICK else 2400
+    2400
+    """
+    return n if not QUICK else max(1, -(-n // QUICK_DIVISOR))
 
 
 # ---------------------------------------------------------------- readable assertions

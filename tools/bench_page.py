@@ -82,11 +82,13 @@ PLOT_TITLES = {
     "conv2d": "conv2d 3→64",
     "conv2d_c64": "conv2d 64→64",
     "pos_embed": "resample_abs_pos_embed",
+    "attention": "attention (causal, d=64)",
 }
 STYLE = {  # impl -> (colour, line style, marker)
     "naive": ("#c0392b", "-", "o"),
     "per_class": ("#e67e22", "-", "D"),
     "fast": ("#2e5cb8", "-", "s"),
+    "tiled": ("#27ae60", "-", "D"),
     "library": ("#333333", "--", "^"),
 }
 
@@ -156,6 +158,26 @@ def plot(results: dict[str, Any], lang: str) -> Any:
 
 
 def plot_svg(results: dict[str, Any], lang: str) -> str:
+    """The scaling plot as SVG, cached on disk by the results and the code that draws them."""
+    import hashlib
+
+    from tools import figure as figure_tool
+
+    digest = hashlib.sha256(json.dumps(results, sort_keys=True).encode() + lang.encode())
+    for path in (Path(__file__), Path(figure_tool.__file__)):
+        digest.update(path.read_bytes())
+    cached = figure_tool.CACHE / f"bench-{digest.hexdigest()[:32]}.svg"
+    if cached.exists():
+        return cached.read_text(encoding="utf-8")
+    svg = _draw_plot_svg(results, lang)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    tmp.write_text(svg, encoding="utf-8")
+    tmp.replace(cached)
+    return svg
+
+
+def _draw_plot_svg(results: dict[str, Any], lang: str) -> str:
     """The scaling plot as SVG text, post-processed as ``tools/figure.py`` does for figures."""
     import matplotlib
 

@@ -6,6 +6,8 @@ The build hook calls ``render_svg``; contributors preview a figure with
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import importlib.util
 import io
@@ -38,25 +40,36 @@ RC = {
 }
 
 
-def source_mtime() -> float:
-    """Newest change under figures/ and snippets/ (cache key for live reload)."""
-    return max(p.stat().st_mtime for d in ("figures", "snippets") for p in (ROOT / d).rglob("*.py"))
+_modules: dict[tuple[Path, tuple[float, ...]], object] = {}
 
 
-_modules: dict[tuple[Path, float], object] = {}
-
-
-def load(rel: str, func: str):
-    """The figure function, from a module loaded once per version of its file."""
-    path = FIGURES / rel
+def _figure_path(rel: str, func: str) -> Path:
+    path = (FIGURES / rel).resolve()
+    if not path.is_relative_to(FIGURES.resolve()) or path.suffix != ".py":
+        raise SystemExit(
+            f"figure:{rel}:{func} must name a .py file inside figures/ (e.g. figure:detection/nms.py:draw)"
+        )
     if not path.is_file():
         raise SystemExit(
             f"figure file not found: figures/{rel} (from a 'figure:{rel}:{func}' link)"
         )
+    return path
+
+
+def load(rel: str, func: str):
+    """The figure function, from a module loaded once per version of its file."""
+    path = _figure_path(rel, func)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    key = (path, path.stat().st_mtime)
+    deps = dependencies(path)
+    key = (path, tuple(d.stat().st_mtime for d in deps))
     if key not in _modules:  # a module loaded once keeps its caches across languages
+        # Live preview: a snippet edited since it was imported must be imported afresh.
+        for dep in deps:
+            rel_dep = dep.relative_to(ROOT).with_suffix("")
+            parts = rel_dep.parts[:-1] if rel_dep.name == "__init__" else rel_dep.parts
+            if parts and parts[0] in ("figures", "snippets"):
+                sys.modules.pop(".".join(parts), None)
         name = "figures." + rel.removesuffix(".py").replace("/", ".")
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader
@@ -72,23 +85,61 @@ def load(rel: str, func: str):
 CACHE = Path(os.environ.get("HANDBOOK_CACHE", ROOT / ".cache")) / "figures"
 
 
+LOCAL_PACKAGES = ("figures", "snippets", "tools")
+
+
+@functools.cache
+def _imports(path: Path, mtime: float) -> tuple[Path, ...]:
+    """The repository's own modules that ``path`` imports (figures, snippets, tools)."""
+    found: list[Path] = []
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in names:
+            if name.split(".")[0] in LOCAL_PACKAGES:
+                base = ROOT.joinpath(*name.split("."))
+                for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+                    if candidate.is_file():
+                        found.append(candidate)
+    return tuple(found)
+
+
+def dependencies(path: Path) -> list[Path]:
+    """``path`` and every repository module it imports, directly or through another."""
+    seen: dict[Path, None] = {}
+    todo = [path]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen[current] = None
+        todo += _imports(current, current.stat().st_mtime)
+    return sorted(seen)
+
+
 def _cache_key(rel: str, func: str, lang: str) -> str:
-    """Same code, same figure: hash every file a figure can depend on."""
+    """Same code, same figure: hash the figure module, every module of ours it imports, and this
+    file (a figure changes only when one of them does, so an edit redraws only its figures)."""
     digest = hashlib.sha256(f"{rel}:{func}:{lang}:{matplotlib.__version__}".encode())
-    for folder in ("figures", "snippets", "tools"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            digest.update(path.read_bytes())
+    for path in [*dependencies(_figure_path(rel, func)), Path(__file__).resolve()]:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:32]
 
 
 def render_svg(rel: str, func: str, lang: str) -> str:
     """The SVG of one figure, from the on-disk cache when no code it may use has changed."""
+    _figure_path(rel, func)
     cached = CACHE / f"{_cache_key(rel, func, lang)}.svg"
     if cached.exists():
         return cached.read_text(encoding="utf-8")
     svg = draw_svg(rel, func, lang)
     CACHE.mkdir(parents=True, exist_ok=True)
-    cached.write_text(svg, encoding="utf-8")
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")  # parallel builds: write, then rename
+    tmp.write_text(svg, encoding="utf-8")
+    tmp.replace(cached)
     return svg
 
 

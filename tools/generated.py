@@ -24,12 +24,7 @@ from tools import pages
 ROOT = pages.ROOT
 GLOSSARY = ROOT / "glossary.yml"
 
-CHAPTER_TITLES = {
-    "backbone": {"zh": "视觉 Backbone", "en": "Vision backbones"},
-    "detection": {"zh": "目标检测", "en": "Object detection"},
-    "segmentation": {"zh": "语义分割", "en": "Segmentation"},
-    "selfsup": {"zh": "自监督预训练", "en": "Self-supervised pre-training"},
-}
+CHAPTER_TITLES = pages.CHAPTER_TITLES
 DIFFICULTY = {
     "easy": {"zh": "简单", "en": "easy"},
     "medium": {"zh": "中等", "en": "medium"},

@@ -12,7 +12,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = ("backbone", "detection", "segmentation", "selfsup")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools import pages  # noqa: E402
+
+CHAPTERS = pages.CHAPTERS
 
 SNIPPET = '''"""TODO: one sentence on what this module implements."""
 

@@ -13,7 +13,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 LANGS = ("zh", "en")
-CHAPTERS = ("backbone", "detection", "segmentation", "selfsup")
+# Every chapter, in reading order, with its title in each language: the one list the question
+# index, the API reference, the scaffold and the checks read (the nav lives in mkdocs.yml).
+CHAPTER_TITLES: dict[str, dict[str, str]] = {
+    "fundamentals": {"zh": "深度学习基础", "en": "Deep-learning fundamentals"},
+    "transformer": {"zh": "注意力与 Transformer", "en": "Attention and Transformers"},
+    "backbone": {"zh": "视觉 Backbone", "en": "Vision backbones"},
+    "detection": {"zh": "目标检测", "en": "Object detection"},
+    "segmentation": {"zh": "语义分割", "en": "Segmentation"},
+    "selfsup": {"zh": "自监督预训练", "en": "Self-supervised pre-training"},
+}
+CHAPTERS = tuple(CHAPTER_TITLES)
 DIFFICULTIES = ("easy", "medium", "hard")
 
 FENCE = re.compile(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.backbone.conv1x1")
 
@@ -27,7 +27,7 @@ def random_case(gen: torch.Generator, with_bias: bool = True) -> tuple:
 
 def test_three_ways_equal_f_conv2d_on_1000_random_shapes():
     gen = torch.Generator().manual_seed(0)
-    for trial in range(1000):
+    for trial in range(cases(1000)):
         x, weight, bias = random_case(gen, with_bias=trial % 2 == 0)
         expected = F.conv2d(x, weight[:, :, None, None], bias)
         inputs = {"x.shape": tuple(x.shape), "weight.shape": tuple(weight.shape)}
@@ -43,7 +43,7 @@ def test_three_ways_equal_f_conv2d_on_1000_random_shapes():
 
 def test_nn_modules_with_shared_weights_agree():
     gen = torch.Generator().manual_seed(1)
-    for _ in range(200):
+    for _ in range(cases(200)):
         x, weight, bias = random_case(gen)
         d, c = weight.shape
         conv = nn.Conv2d(c, d, 1, dtype=torch.float64)
@@ -62,7 +62,7 @@ def test_plain_reshape_gives_a_different_result():
     """The source post's recipe: reshape [B, C, H, W] -> [B, H*W, C], then Linear."""
     gen = torch.Generator().manual_seed(2)
     differing = 0
-    for _ in range(500):
+    for _ in range(cases(500)):
         x, weight, bias = random_case(gen)
         b, c, h, w = x.shape
         right = F.linear(impl.to_tokens(x), weight, bias)
@@ -129,7 +129,7 @@ def test_padding_adds_a_border_of_bias_only_outputs():
 @pytest.mark.parametrize("stride", [2, 3])
 def test_stride_is_subsampling_then_linear(stride):
     gen = torch.Generator().manual_seed(4)
-    for _ in range(100):
+    for _ in range(cases(100)):
         x, weight, bias = random_case(gen)
         expected = F.conv2d(x, weight[:, :, None, None], bias, stride=stride)
         got = impl.conv1x1_via_linear(x[:, :, ::stride, ::stride], weight, bias)

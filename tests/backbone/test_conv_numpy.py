@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.backbone.conv_numpy")
 
@@ -79,14 +79,14 @@ def check_against_torch(fn, cfg: dict) -> None:
 def test_conv2d_matches_torch_seeded_loop():
     """3000 seeded random configurations of the fast version against F.conv2d (float64)."""
     rng = np.random.default_rng(2024)
-    for _ in range(3000):
+    for _ in range(cases(3000)):
         check_against_torch(impl.conv2d, random_config(rng))
 
 
 def test_conv2d_naive_matches_torch_seeded_loop():
     """300 seeded random configurations of the loop version (slow in Python: keep them small)."""
     rng = np.random.default_rng(7)
-    for _ in range(300):
+    for _ in range(cases(300)):
         check_against_torch(impl.conv2d_naive, random_config(rng, max_size=5))
 
 
@@ -115,13 +115,13 @@ def conv_configs(draw, max_size: int = 8) -> dict:
     }
 
 
-@settings(max_examples=400)
+@settings(max_examples=cases(400))
 @given(cfg=conv_configs())
 def test_conv2d_matches_torch_hypothesis(cfg):
     check_against_torch(impl.conv2d, cfg)
 
 
-@settings(max_examples=200)
+@settings(max_examples=cases(200))
 @given(cfg=conv_configs(max_size=4))
 def test_conv2d_naive_matches_torch_hypothesis(cfg):
     check_against_torch(impl.conv2d_naive, cfg)
@@ -146,7 +146,7 @@ def test_smallest_inputs_and_depthwise():
 def test_im2col_matches_torch_unfold():
     """im2col has F.unfold's layout: [N, C*kH*kW, L], channel-major then kernel row, column."""
     rng = np.random.default_rng(3)
-    for _ in range(500):
+    for _ in range(cases(500)):
         cfg = random_config(rng)
         kh, kw = cfg["weight"].shape[2:]
         args = {k: cfg[k] for k in ("stride", "padding", "dilation")}
@@ -165,7 +165,7 @@ def test_im2col_memory_blowup():
 
 def test_output_size_formula_matches_torch():
     rng = np.random.default_rng(11)
-    for _ in range(300):
+    for _ in range(cases(300)):
         cfg = random_config(rng)
         expected = torch_conv2d(*cfg.values()).shape[2:]
         st_, pd, dl = (np.broadcast_to(cfg[k], 2) for k in ("stride", "padding", "dilation"))
@@ -223,7 +223,7 @@ def test_seed_example_true_convolution_is_plus_four():
 
 def test_convolve2d_true_matches_brute_force():
     rng = np.random.default_rng(5)
-    for _ in range(200):
+    for _ in range(cases(200)):
         h, w = (int(v) for v in rng.integers(1, 8, size=2))
         kh, kw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
         image, kernel = rng.normal(size=(h, w)), rng.normal(size=(kh, kw))
@@ -256,7 +256,7 @@ def test_integer_inputs_stay_exact():
 def test_numpy_convolve_flips_and_correlate_does_not():
     """NumPy's own 1-D pair: np.convolve flips the second argument, np.correlate does not."""
     rng = np.random.default_rng(9)
-    for _ in range(50):
+    for _ in range(cases(50)):
         a, v = rng.normal(size=int(rng.integers(3, 12))), rng.normal(size=3)
         assert_close(np.convolve(a, v, "valid"), np.correlate(a, v[::-1], "valid"), atol=1e-12)
 

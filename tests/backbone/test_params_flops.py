@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from tests.support import assert_equal, raises_naming, under_test
+from tests.support import assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.backbone.params_flops")
 
@@ -46,7 +46,7 @@ def meta_conv(c: dict) -> nn.Conv2d:
 
 def test_params_match_nn_conv2d_on_2000_random_configs():
     gen = torch.Generator().manual_seed(0)
-    for _ in range(2000):
+    for _ in range(cases(2000)):
         c = random_config(gen)
         expected = sum(p.numel() for p in meta_conv(c).parameters())
         got = impl.conv2d_params(c["cin"], c["cout"], c["k"], groups=c["groups"], bias=c["bias"])
@@ -55,7 +55,7 @@ def test_params_match_nn_conv2d_on_2000_random_configs():
 
 def test_output_size_matches_torch_on_1000_random_configs():
     gen = torch.Generator().manual_seed(1)
-    for _ in range(1000):
+    for _ in range(cases(1000)):
         c = random_config(gen)
         x = torch.empty(1, c["cin"], *c["size"], device="meta")
         expected = tuple(meta_conv(c)(x).shape[-2:])
@@ -66,7 +66,7 @@ def test_output_size_matches_torch_on_1000_random_configs():
 def test_macs_are_half_of_flop_counter_mode_on_1000_random_configs():
     """FlopCounterMode counts 2 FLOPs per multiply-accumulate (torch/utils/flop_counter.py)."""
     gen = torch.Generator().manual_seed(2)
-    for _ in range(1000):
+    for _ in range(cases(1000)):
         c = random_config(gen)
         batch = int(torch.randint(1, 4, (1,), generator=gen))
         x = torch.empty(batch, c["cin"], *c["size"], device="meta")
@@ -82,7 +82,7 @@ def test_macs_are_half_of_flop_counter_mode_on_1000_random_configs():
 def test_macs_equal_brute_force_count_of_output_times_dot_product():
     # Independent count: each output element is one dot product over its group's inputs.
     gen = torch.Generator().manual_seed(3)
-    for _ in range(300):
+    for _ in range(cases(300)):
         c = random_config(gen)
         x = torch.empty(1, c["cin"], *c["size"], device="meta")
         out = meta_conv(c)(x)

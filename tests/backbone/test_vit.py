@@ -13,7 +13,7 @@ from timm.layers import PatchEmbed as TimmPatchEmbed
 from timm.layers import resample_abs_pos_embed as timm_resample
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.backbone.vit")
 
@@ -34,7 +34,7 @@ def test_conv_patch_embed_equals_patchify_then_linear():
     """A Conv2d with kernel = stride = P is a Linear on flattened patches, once the conv weight
     [D, C, P, P] is reordered to the patch layout (row, column, channel): permute(0, 2, 3, 1)."""
     gen = torch.Generator().manual_seed(0)
-    for _ in range(300):
+    for _ in range(cases(300)):
         p = int(torch.randint(1, 9, (1,), generator=gen))
         c, d = (int(v) for v in torch.randint(1, 5, (2,), generator=gen))
         gh, gw = (int(v) for v in torch.randint(1, 6, (2,), generator=gen))
@@ -73,7 +73,7 @@ def test_patchify_layout_by_hand():
 def test_patch_embed_matches_timm():
     """Same weights (load_state_dict, strict) -> same tokens, on random configurations."""
     gen = torch.Generator().manual_seed(2)
-    for _ in range(100):
+    for _ in range(cases(100)):
         ph, pw = (int(v) for v in torch.randint(1, 9, (2,), generator=gen))
         h = ph * int(torch.randint(1, 6, (1,), generator=gen))
         w = pw * int(torch.randint(1, 6, (1,), generator=gen))
@@ -198,7 +198,7 @@ def test_resample_matches_timm_seeded_loop():
     1..24 (up- and down-sampling, non-square), prefix 0/1/5, bilinear/bicubic, antialias on/off,
     float32/float64/bfloat16."""
     gen = torch.Generator().manual_seed(4)
-    for _ in range(2000):
+    for _ in range(cases(2000)):
         case = random_resample_case(gen)
         expected = timm_resample(**case)
         actual = impl.resample_abs_pos_embed(**case)
@@ -208,7 +208,7 @@ def test_resample_matches_timm_seeded_loop():
         assert_close(actual.float(), expected.float(), inputs=shown, atol=1e-6, rtol=1e-6)
 
 
-@settings(max_examples=200)
+@settings(max_examples=cases(200))
 @given(
     grid=st.integers(1, 12),
     new=st.tuples(st.integers(1, 20), st.integers(1, 20)),

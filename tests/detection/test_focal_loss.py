@@ -17,7 +17,7 @@ import torchvision
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support import assert_close, raises_naming, under_test
+from tests.support import assert_close, cases, raises_naming, under_test
 
 impl = under_test("snippets.detection.focal_loss")
 
@@ -206,7 +206,7 @@ def brute_softmax_focal(logits, target, alpha, gamma, ignore_index=-100):
 
 def test_softmax_matches_brute_force() -> None:
     gen = torch.Generator().manual_seed(4)
-    for k in range(120):
+    for k in range(cases(120)):
         shape = [(9, 5), (3, 4, 2, 3), (4, 2), (2, 3, 5)][k % 4]
         logits = torch.randn(shape, generator=gen) * [1.0, 4.0, 20.0][k % 3]
         target_shape = (shape[0], *shape[2:])
@@ -228,7 +228,7 @@ def test_softmax_matches_brute_force() -> None:
 
 def test_softmax_gamma_zero_is_cross_entropy() -> None:
     gen = torch.Generator().manual_seed(5)
-    for k in range(200):
+    for k in range(cases(200)):
         shape = [(16, 10), (2, 3, 4, 5), (5, 2)][k % 3]
         logits = torch.randn(shape, generator=gen) * [1.0, 10.0, 50.0][k % 3]
         target = torch.randint(0, shape[1], (shape[0], *shape[2:]), generator=gen)

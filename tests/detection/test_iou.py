@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from figures.detection import iou as figs
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.detection.iou")
 
@@ -40,7 +40,7 @@ def random_boxes(n: int, gen: torch.Generator, dtype: torch.dtype = torch.float3
     return torch.cat([xy, xy + wh], dim=1).to(dtype)
 
 
-N_RANDOM = 500  # seeded draws per function and dtype; sizes N, M in [0, 7]
+N_RANDOM = cases(500)  # seeded draws per function and dtype; sizes N, M in [0, 7]
 
 
 @pytest.mark.parametrize("name", PAIRWISE)
@@ -80,7 +80,7 @@ def as_tensor(boxes: list[tuple[int, int, int, int]], dtype: torch.dtype) -> tor
     return torch.tensor(boxes, dtype=dtype).reshape(-1, 4)
 
 
-@settings(max_examples=200)
+@settings(max_examples=cases(200))
 @given(grid_boxes, grid_boxes, st.sampled_from([torch.float32, torch.float64, torch.int64]))
 def test_matches_torchvision_on_grid_edge_cases(
     boxes1: list[tuple[int, int, int, int]],
@@ -373,7 +373,7 @@ def test_gradients_match_torchvision(name: str) -> None:
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
 def test_giou_loss_matches_torchvision(reduction: str) -> None:
     gen = torch.Generator().manual_seed(5)
-    for _ in range(300):
+    for _ in range(cases(300)):
         n = int(torch.randint(0, 10, (1,), generator=gen))
         b1, b2 = random_boxes(n, gen), random_boxes(n, gen)
         assert_close(

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snippets.detection.iou import iou_pair
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.detection.nms")
 
@@ -102,7 +102,7 @@ def test_nms_matches_torchvision_on_random_scenes() -> None:
     gen = torch.Generator().manual_seed(0)
     sizes = [0, 1, 2, 3, 5, 8, 13, 30, 60, 100, 300, 1200]
     count = 0
-    for trial in range(2400):
+    for trial in range(cases(2400)):
         n = (
             sizes[trial % len(sizes)]
             if trial % 3
@@ -127,7 +127,7 @@ def test_nms_matches_torchvision_on_random_scenes() -> None:
 def test_nms_naive_matches_torchvision_on_random_scenes() -> None:
     """600 seeded scenes with N < 80 (the naive loop is O(kept * N) Python steps)."""
     gen = torch.Generator().manual_seed(1)
-    for trial in range(600):
+    for trial in range(cases(600)):
         n = int(torch.randint(0, 80, (1,), generator=gen))
         thr = (
             THRESHOLDS[trial % len(THRESHOLDS)]
@@ -143,7 +143,7 @@ def test_nms_naive_matches_torchvision_on_random_scenes() -> None:
 
 def test_nms_float64_boxes_match_torchvision() -> None:
     gen = torch.Generator().manual_seed(2)
-    for trial in range(200):
+    for trial in range(cases(200)):
         boxes, scores = random_scene(gen, 50, clustered=True)
         boxes, scores = boxes.double(), scores.double()
         thr = THRESHOLDS[trial % len(THRESHOLDS)]
@@ -166,7 +166,7 @@ def test_nms_larger_than_one_block() -> None:
     ),
     thr=st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0, 1 / 3, 0.6]),
 )
-@settings(max_examples=300)
+@settings(max_examples=cases(300))
 def test_nms_small_integer_boxes_property(data: list, thr: float) -> None:
     """Integer boxes produce duplicates, zero-area boxes and IoUs exactly on the threshold."""
     boxes = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in data], dtype=torch.float32)
@@ -253,7 +253,7 @@ def test_ties_follow_documented_rule_and_torchvision_is_a_valid_greedy() -> None
     NMS result (for some order of the tied boxes), not equal to ours.
     """
     gen = torch.Generator().manual_seed(5)
-    for trial in range(300):
+    for trial in range(cases(300)):
         n = int(torch.randint(1, 60, (1,), generator=gen))
         boxes, _ = random_scene(gen, n, clustered=True)
         scores = torch.randint(0, 3, (n,), generator=gen).float()
@@ -281,7 +281,7 @@ def test_is_valid_greedy_can_fail() -> None:
 def test_batched_nms_matches_torchvision_on_random_scenes() -> None:
     """1,500 scenes with N <= 1000, where torchvision also uses the coordinate trick."""
     gen = torch.Generator().manual_seed(6)
-    for trial in range(1500):
+    for trial in range(cases(1500)):
         n = int(torch.randint(0, 150 if trial % 50 else 1000, (1,), generator=gen))
         boxes, scores = random_scene(gen, n, clustered=bool(trial % 3))
         idxs = torch.randint(0, int(torch.randint(1, 6, (1,), generator=gen)), (n,), generator=gen)
@@ -313,7 +313,7 @@ def test_batched_nms_equals_nms_per_class_definition() -> None:
     Integer coordinates keep ``box + offset`` exact in float32, so the two agree bit for bit.
     """
     gen = torch.Generator().manual_seed(8)
-    for trial in range(300):
+    for trial in range(cases(300)):
         n = int(torch.randint(0, 80, (1,), generator=gen))
         boxes, scores = random_scene(gen, n, clustered=True)
         boxes = boxes.round()
@@ -384,7 +384,7 @@ def soft_nms_reference(
 @pytest.mark.parametrize("method", ["linear", "gaussian"])
 def test_soft_nms_matches_reference(method: str) -> None:
     gen = torch.Generator().manual_seed(9)
-    for trial in range(150):
+    for trial in range(cases(150)):
         n = int(torch.randint(0, 40, (1,), generator=gen))
         boxes, scores = random_scene(gen, n, clustered=True)
         boxes, scores = boxes.double(), scores.double()
@@ -439,7 +439,7 @@ def test_soft_nms_gaussian_small_sigma_is_hard_nms_at_zero() -> None:
     exp(-IoU^2/sigma) underflows to 0 and the score drops under score_threshold.
     """
     gen = torch.Generator().manual_seed(11)
-    for _ in range(50):
+    for _ in range(cases(50)):
         boxes, scores = random_scene(gen, 30, clustered=True)
         boxes = (boxes / 15).round().clamp(0, 30)
         boxes[:, 2:] = torch.maximum(boxes[:, 2:], boxes[:, :2] + 1)  # positive area

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchvision.ops import sigmoid_focal_loss
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.segmentation.sam")
 
@@ -58,7 +58,7 @@ def test_code_shape_and_determinism():
 
 def test_matches_official_formula_on_random_points():
     gen = torch.Generator().manual_seed(0)
-    for case in range(200):
+    for case in range(cases(200)):
         feats = int(torch.randint(1, 9, (1,), generator=gen))
         scale = [None, 0.0, 0.5, 2.0][case % 4]
         pe = impl.PositionEmbeddingRandom(feats, scale, generator=gen)
@@ -78,7 +78,7 @@ def test_scale_multiplies_the_frequencies():
     assert_close(scaled, 3.0 * base)
 
 
-@settings(max_examples=100)
+@settings(max_examples=cases(100))
 @given(
     rel=st.tuples(st.floats(0, 1), st.floats(0, 1)),
     size_a=st.tuples(st.integers(1, 4096), st.integers(1, 4096)),
@@ -118,7 +118,7 @@ def test_dense_grid_equals_pixel_centre_coordinates():
 
 def test_hypernetwork_masks_match_loop_and_einsum():
     gen = torch.Generator().manual_seed(6)
-    for _ in range(500):
+    for _ in range(cases(500)):
         b, t, c, h, w = (int(v) for v in torch.randint(1, 6, (5,), generator=gen))
         hyper = torch.randn(b, t, c, generator=gen, dtype=torch.float64)
         image = torch.randn(b, c, h, w, generator=gen, dtype=torch.float64)
@@ -183,7 +183,7 @@ def loss_loop(logits, target, iou_pred=None):
 
 def test_loss_matches_brute_force():
     gen = torch.Generator().manual_seed(7)
-    for case in range(300):
+    for case in range(cases(300)):
         b, m = int(torch.randint(1, 4, (1,), generator=gen)), 3
         h, w = (int(v) for v in torch.randint(2, 6, (2,), generator=gen))
         logits = torch.randn(b, m, h, w, generator=gen, dtype=torch.float64) * 3
@@ -223,7 +223,7 @@ def test_dice_matches_sam2_formula():
 
 def test_gradient_reaches_only_the_chosen_mask():
     gen = torch.Generator().manual_seed(10)
-    for _ in range(50):
+    for _ in range(cases(50)):
         logits = torch.randn(4, 3, 6, 6, generator=gen, dtype=torch.float64).requires_grad_()
         target = (torch.rand(4, 6, 6, generator=gen) < 0.5).double()
         iou_pred = torch.rand(4, 3, generator=gen, dtype=torch.float64).requires_grad_()

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.segmentation.seg_metrics")
 
@@ -93,7 +93,7 @@ def random_case(gen, num_classes, ignore_index=None):
 
 def test_dice_loss_matches_loop():
     gen = torch.Generator().manual_seed(0)
-    for _ in range(2000):
+    for _ in range(cases(2000)):
         n, h, w = (int(v) for v in torch.randint(1, 5, (3,), generator=gen))
         logits = torch.randn(n, h, w, generator=gen, dtype=torch.float64) * 3
         targets = (torch.rand(n, h, w, generator=gen) < 0.4).double()
@@ -119,7 +119,7 @@ def test_dice_loss_extremes():
 
 def test_bce_dice_matches_definitions():
     gen = torch.Generator().manual_seed(1)
-    for _ in range(1000):
+    for _ in range(cases(1000)):
         logits = torch.randn(3, 5, 5, generator=gen, dtype=torch.float64) * 4
         targets = (torch.rand(3, 5, 5, generator=gen) < 0.3).double()
         wb, wd = (float(v) for v in torch.rand(2, generator=gen) * 3)
@@ -148,7 +148,7 @@ def test_dice_loss_gradient_is_finite_and_descends():
 
 def test_multiclass_dice_matches_loop():
     gen = torch.Generator().manual_seed(2)
-    for case in range(300):
+    for case in range(cases(300)):
         n, c, h, w = (int(v) for v in torch.randint(1, 4, (4,), generator=gen))
         c += 1
         logits = torch.randn(n, c, h, w, generator=gen, dtype=torch.float64) * 2
@@ -179,7 +179,7 @@ def test_multiclass_dice_ignores_ignored_pixels():
 
 def test_confusion_matrix_fast_naive_and_counting_agree():
     gen = torch.Generator().manual_seed(4)
-    for case in range(1500):
+    for case in range(cases(1500)):
         c = int(torch.randint(1, 6, (1,), generator=gen))
         ignore = [None, 255, -1][case % 3]
         pred, target = random_case(gen, c, ignore)
@@ -194,7 +194,7 @@ def test_confusion_matrix_fast_naive_and_counting_agree():
 
 def test_iou_and_miou_match_set_definition():
     gen = torch.Generator().manual_seed(5)
-    for case in range(1500):
+    for case in range(cases(1500)):
         c = int(torch.randint(1, 7, (1,), generator=gen))
         ignore = 255 if case % 2 else None
         pred, target = random_case(gen, c, ignore)

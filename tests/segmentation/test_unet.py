@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.segmentation.unet")
 
@@ -196,7 +196,7 @@ def test_center_crop_matches_torchvision():
     # torchvision rounds an odd margin half to even; with even margins (all a U-Net produces)
     # the two crops must agree exactly. 3000 random shapes.
     gen = torch.Generator().manual_seed(0)
-    for _ in range(3000):
+    for _ in range(cases(3000)):
         h, w = (int(v) for v in torch.randint(1, 40, (2,), generator=gen))
         mh, mw = (2 * int(v) for v in torch.randint(0, 10, (2,), generator=gen))
         x = torch.randn(2, 3, h + mh, w + mw, generator=gen)
@@ -205,7 +205,7 @@ def test_center_crop_matches_torchvision():
         )
 
 
-@settings(max_examples=200)
+@settings(max_examples=cases(200))
 @given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 7), st.integers(0, 7))
 def test_center_crop_odd_margin_floors(h, w, mh, mw):
     x = torch.arange((h + mh) * (w + mw), dtype=torch.float32).reshape(1, 1, h + mh, w + mw)

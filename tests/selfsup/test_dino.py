@@ -20,7 +20,7 @@ from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.optim.swa_utils import get_ema_avg_fn
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.selfsup.dino")
 
@@ -86,7 +86,7 @@ def test_pairs_rejects_bad_counts():
 @pytest.mark.parametrize("fn", ["dino_loss_naive", "dino_loss"])
 def test_loss_matches_cross_entropy_reference_on_2000_random_cases(fn):
     g = torch.Generator().manual_seed(0)
-    for _ in range(2000):
+    for _ in range(cases(2000)):
         s, t, c, ncrops, st_, tt_ = random_case(g)
         got = getattr(impl, fn)(s, t, c, ncrops, student_temp=st_, teacher_temp=tt_)
         want = reference_loss(s, t, c, ncrops, st_, tt_)
@@ -96,7 +96,7 @@ def test_loss_matches_cross_entropy_reference_on_2000_random_cases(fn):
 
 
 @given(st.integers(1, 4), st.integers(2, 12), st.integers(2, 10), st.integers(0, 2**31 - 1))
-@settings(max_examples=150)
+@settings(max_examples=cases(150))
 def test_fast_equals_naive_property(b, k, ncrops, seed):
     g = torch.Generator().manual_seed(seed)
     s = torch.randn(ncrops * b, k, generator=g)
@@ -192,7 +192,7 @@ def test_loss_rejects_bad_input():
 
 def test_update_center_matches_formula_on_random_batches():
     g = torch.Generator().manual_seed(5)
-    for _ in range(500):
+    for _ in range(cases(500)):
         n, k = (
             int(torch.randint(1, 9, (1,), generator=g)),
             int(torch.randint(1, 9, (1,), generator=g)),
@@ -284,7 +284,7 @@ def test_ema_rejects_bad_input():
 
 def test_cosine_scheduler_matches_torch_cosine_annealing():
     g = torch.Generator().manual_seed(7)
-    for _ in range(100):
+    for _ in range(cases(100)):
         epochs, per_ep = (
             int(torch.randint(1, 8, (1,), generator=g)),
             int(torch.randint(1, 8, (1,), generator=g)),

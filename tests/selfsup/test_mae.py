@@ -21,7 +21,7 @@ from timm.layers.pos_embed_sincos import build_sincos2d_pos_embed
 from timm.models.vision_transformer import Block as TimmBlock
 from torch.utils.flop_counter import FlopCounterMode
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.selfsup.mae")
 
@@ -45,7 +45,7 @@ def unfold_reference(imgs, p):
 @pytest.mark.parametrize("fn", ["patchify", "patchify_naive"])
 def test_patchify_matches_unfold_on_1000_random_images(fn):
     g = torch.Generator().manual_seed(0)
-    for _ in range(1000):
+    for _ in range(cases(1000)):
         p = int(torch.randint(1, 6, (1,), generator=g))
         grid = int(torch.randint(1, 5, (1,), generator=g))
         n, c = (
@@ -81,7 +81,7 @@ def test_patchify_layout_by_explicit_indexing():
 
 def test_unpatchify_matches_fold_and_round_trips():
     g = torch.Generator().manual_seed(2)
-    for _ in range(300):
+    for _ in range(cases(300)):
         p = int(torch.randint(1, 6, (1,), generator=g))
         grid = int(torch.randint(1, 5, (1,), generator=g))
         c = int(torch.randint(1, 4, (1,), generator=g))
@@ -139,7 +139,7 @@ def test_masking_keeps_49_of_196_and_conventions_hold():
 
 def test_ids_restore_restores_the_original_order():
     g = torch.Generator().manual_seed(4)
-    for _ in range(200):
+    for _ in range(cases(200)):
         n, length, d = 2, int(torch.randint(1, 50, (1,), generator=g)), 3
         ratio = float(torch.rand(1, generator=g)) * 0.99
         x = torch.randn(n, length, d, generator=g)
@@ -239,7 +239,7 @@ def _loss_case(seed, norm_pix):
 
 @pytest.mark.parametrize("norm_pix", [False, True])
 def test_loss_ignores_visible_patches_and_sees_masked_ones(norm_pix):
-    for seed in range(50):
+    for seed in range(cases(50)):
         imgs, pred, mask = _loss_case(seed, norm_pix)
         base = impl.forward_loss(imgs, pred, mask, 4, norm_pix)
         visible, masked = mask == 0, mask == 1
@@ -253,7 +253,7 @@ def test_loss_ignores_visible_patches_and_sees_masked_ones(norm_pix):
 
 def test_loss_equals_explicit_average_over_masked_patches():
     g = torch.Generator().manual_seed(5)
-    for _ in range(200):
+    for _ in range(cases(200)):
         imgs, pred, mask = _loss_case(int(torch.randint(0, 10**6, (1,), generator=g)), False)
         target = impl.patchify(imgs, 4)
         per_patch = [

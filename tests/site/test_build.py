@@ -1,6 +1,7 @@
 """The site build: wrong includes fail it, and the built search index segments Chinese.
 
-The search tests build the whole site once (about 20 s) into a temporary folder.
+The search tests build the whole site once (about 20 s) into a temporary folder, or read the one
+named by ``HANDBOOK_SITE`` (``nox -s tests`` passes the site that ``nox -s docs`` built).
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ def test_wrong_include_fails_the_build(include: str) -> None:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # `nox -s tests` passes the site `nox -s docs` built from the same sources (built once per run).
+    if os.environ.get("HANDBOOK_SITE"):
+        built = Path(os.environ["HANDBOOK_SITE"])
+        assert (built / "index.html").is_file(), f"HANDBOOK_SITE={built} holds no built site"
+        return built
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     proc = subprocess.run(
@@ -159,7 +165,10 @@ def test_api_reference_titles_are_localised(site: Path) -> None:
         html = path.read_text(encoding="utf-8")
         return set(re.findall(r'doc-section-title">([^<:：]+)', html))
 
-    zh, en = titles(site / "reference" / "index.html"), titles(site / "en" / "reference" / "index.html")
+    zh, en = (
+        titles(site / "reference" / "index.html"),
+        titles(site / "en" / "reference" / "index.html"),
+    )
     assert {"参数", "返回", "示例"} <= zh, zh
     assert {"Parameters", "Returns", "Examples"} <= en, en
     assert not zh & en, f"untranslated section titles on the Chinese API page: {zh & en}"

@@ -1,0 +1,56 @@
+"""What the search index reads of a page: its prose, without the markup nobody searches.
+
+Material's search plugin parses every page's HTML with Python's ``html.parser``. Our pages carry
+KaTeX's rendered formulas (dozens of nested spans per symbol), highlighted code (a span per
+token), inline SVG diagrams and figures as data URIs: most of the parsing time, and none of it
+text a reader types into the search box (code blocks were already dropped from the index to keep
+it small). ``lighten`` keeps headings, prose, inline code, tables and the question titles;
+``install`` makes the plugin index that lighter copy while readers get the full page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Raw formulas as arithmatex leaves them (before KaTeX renders them), highlighted code blocks,
+# diagrams, figures (their caption stays: it is prose).
+_MATH = re.compile(r'<(?P<tag>span|div) class="arithmatex">.*?</(?P=tag)>', re.S)
+_CODE = re.compile(r'<div class="(?:language-\w+ )?highlight">.*?</pre></div>|<pre>.*?</pre>', re.S)
+_DIAGRAM = re.compile(r'<pre class="mermaid">.*?</pre>|<div class="hb-diagram">.*?</div>', re.S)
+_FIGURE_IMG = re.compile(r'<img src="data:[^"]*"[^>]*>')
+
+
+def lighten(html: str) -> str:
+    """The page's HTML with formulas, code blocks, diagrams and inline images removed.
+
+    Examples:
+        >>> lighten('<p>IoU <span class="arithmatex">\\\\(x^2\\\\)</span> ok</p><pre>x = 1</pre>')
+        '<p>IoU   ok</p> '
+    """
+    for pattern in (_MATH, _CODE, _DIAGRAM, _FIGURE_IMG):
+        html = pattern.sub(" ", html)
+    return html
+
+
+def install() -> None:
+    """Let Material's search index read ``page.handbook_search_html`` when a page has one."""
+    from material.plugins.search import plugin
+
+    index_class: Any = plugin.SearchIndex
+    if getattr(index_class, "_handbook_light", False):
+        return
+    original = index_class.add_entry_from_context
+
+    def add_entry_from_context(self: Any, page: Any) -> Any:
+        light = getattr(page, "handbook_search_html", None)
+        if light is None:
+            return original(self, page)
+        full, page.content = page.content, light
+        try:
+            return original(self, page)
+        finally:
+            page.content = full
+
+    index_class.add_entry_from_context = add_entry_from_context
+    index_class._handbook_light = True
