@@ -33,6 +33,7 @@ class Op:
     same: Callable[[Any, Any], bool]  # (output, library output) -> agree?
     label: Callable[[int], str]  # size -> human-readable case
     kernel: Callable[[Any], str | None] | None = None  # inputs -> the library's internal kernel
+    memory: Callable[[Thunk], int] | None = None  # thunk -> peak bytes allocated by one call
 
 
 def _resolve(path: str) -> Callable[..., Any]:
@@ -192,6 +193,61 @@ def _pos_call(impl: str, fn: Callable[..., Any], x: Any) -> Thunk:
     return lambda: fn(posemb, new_size=new_size, old_size=[14, 14], num_prefix_tokens=1)
 
 
+# --------------------------------------------------------------------------- attention inputs
+
+ATTENTION_BLOCK = 256  # tile side of the tiled implementation: 256 KB score tiles in float32
+
+
+def _attention_setup(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One head of a [1, 1, N, 64] float32 self-attention, causal (a decoder's prefill)."""
+    g = torch.Generator().manual_seed(n)
+    q, k, v = torch.randn(3, 1, 1, n, 64, generator=g)
+    return q, k, v
+
+
+def _attention_call(impl: str, fn: Callable[..., Any], x: Any) -> Thunk:
+    q, k, v = x
+    if impl == "tiled":
+        return lambda: fn(q, k, v, is_causal=True, block_size=ATTENTION_BLOCK)
+    return lambda: fn(q, k, v, is_causal=True)
+
+
+def _same_attention(out: Any, ref: Any) -> bool:
+    return out.shape == ref.shape and bool(torch.allclose(out, ref, rtol=1e-4, atol=1e-5))
+
+
+def _sdpa_kernel(x: Any) -> str | None:
+    """Which ATen kernel ``F.scaled_dot_product_attention`` ran (on CPU: a flash kernel or math)."""
+    q, k, v = x
+    try:
+        with _quiet_stderr(), torch.autograd.profiler.profile(use_kineto=False) as prof:
+            torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    except Exception:  # diagnostic only
+        return None
+    names = [e.name for e in prof.function_events if e.name.startswith("aten::_scaled_dot")]
+    return names[0] if names else None
+
+
+def peak_bytes(thunk: Thunk) -> int:
+    """Peak bytes the CPU allocator holds for one call, above what was allocated before it.
+
+    ``torch.profiler`` with ``profile_memory=True`` records every allocation and free of
+    c10's CPU allocator (the kernels' internal buffers included) with a time stamp; the running
+    sum of those sizes, in time order, peaks at the call's high-water mark. The output counts
+    (it is allocated during the call); the inputs, allocated before, do not.
+    """
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with _quiet_stderr(), torch.profiler.profile(activities=activities, profile_memory=True) as p:
+        out = thunk()
+        del out  # frees after the peak do not change it
+    events = [e for e in p.profiler.kineto_results.events() if e.name() == "[memory]"]
+    current = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        current += event.nbytes()  # negative for a free
+        peak = max(peak, current)
+    return peak
+
+
 # --------------------------------------------------------------------------- the ops
 
 PROFILES = ("full", "quick", "tiny")
@@ -280,6 +336,21 @@ OPS: tuple[Op, ...] = (
         call=_pos_call,
         same=_same_close,
         label=lambda s: f"14×14→{s}×{s}, D=768",
+    ),
+    Op(
+        name="attention",
+        anchor="attention",
+        module="snippets.transformer.flash_attention",
+        impls=(("naive", "attention_naive"), ("tiled", "flash_attention")),
+        library="torch.nn.functional:scaled_dot_product_attention",
+        sizes={"full": (1024, 2048, 4096, 8192), "quick": (512, 1024), "tiny": (64, 300)},
+        exponents={},  # never skip naive: its peak memory at N = 8192 is the point (~5 s/call)
+        setup=_attention_setup,
+        call=_attention_call,
+        same=_same_attention,
+        label=lambda n: f"N={n}, 1 head, d=64, causal",
+        kernel=_sdpa_kernel,
+        memory=peak_bytes,
     ),
 )
 

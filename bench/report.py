@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-OPS_ORDER = ("nms", "batched_nms", "box_iou", "conv2d", "conv2d_c64", "pos_embed")
-IMPLS_ORDER = ("naive", "per_class", "fast", "library")
+OPS_ORDER = ("nms", "batched_nms", "box_iou", "conv2d", "conv2d_c64", "pos_embed", "attention")
+IMPLS_ORDER = ("naive", "per_class", "tiled", "fast", "library")
 
 TEXT: dict[str, dict[str, str]] = {
     "op.nms": {"zh": "NMS（贪心）", "en": "NMS (greedy)"},
@@ -25,6 +25,13 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "位置编码插值 resample_abs_pos_embed（bicubic）",
         "en": "position-embedding resampling resample_abs_pos_embed (bicubic)",
     },
+    "op.attention": {
+        "zh": "因果注意力，1 头，d=64（耗时与峰值内存）",
+        "en": "causal attention, 1 head, d=64 (time and peak memory)",
+    },
+    "size.attention": {"zh": "序列长度 N", "en": "sequence length N"},
+    "impl.tiled": {"zh": "分块（FlashAttention 循环）", "en": "tiled (FlashAttention loop)"},
+    "col.peak": {"zh": "峰值内存", "en": "Peak memory"},
     "size.nms": {"zh": "框数 N", "en": "boxes N"},
     "size.batched_nms": {"zh": "框数 N", "en": "boxes N"},
     "size.box_iou": {"zh": "N = M", "en": "N = M"},
@@ -78,6 +85,11 @@ KERNELS = {  # ATen kernels behind F.conv2d, as the library rows name them
     "aten::mkldnn_convolution": {"zh": "oneDNN 直接卷积", "en": "oneDNN direct convolution"},
     "aten::_slow_conv2d_forward": {"zh": "ATen im2col + GEMM", "en": "ATen im2col + GEMM"},
     "aten::thnn_conv2d": {"zh": "ATen im2col + GEMM", "en": "ATen im2col + GEMM"},
+    "aten::_scaled_dot_product_flash_attention_for_cpu": {
+        "zh": "CPU flash attention 内核",
+        "en": "CPU flash-attention kernel",
+    },
+    "aten::_scaled_dot_product_attention_math": {"zh": "math 实现", "en": "math fallback"},
 }
 
 
@@ -118,6 +130,8 @@ def case_label(op: str, size: int, lang: str) -> str:
         return f"{c_in}→64, {size}×{size}"
     if op == "pos_embed":
         return f"14×14→{size}×{size}, D=768"
+    if op == "attention":
+        return f"N={size}"
     return str(size)
 
 
@@ -146,8 +160,12 @@ def op_table(results: dict[str, Any], op: str, lang: str) -> str:
         t("col.ratio", lang),
         t("col.check", lang),
     ]
-    lines = ["| " + " | ".join(head) + " |", "| --- | --- | ---: | ---: | ---: | --- |"]
     rows = [r for r in results["rows"] if r["op"] == op]
+    peak = any(r.get("peak_bytes") is not None for r in rows)  # ops that measure memory
+    if peak:
+        head.insert(5, t("col.peak", lang))
+    align = "| --- | --- | ---: | ---: | ---: |" + (" ---: |" if peak else "") + " --- |"
+    lines = ["| " + " | ".join(head) + " |", align]
     rank = {impl: i for i, impl in enumerate(IMPLS_ORDER)}
     rows.sort(key=lambda r: (r["size"], rank.get(r["impl"], 99)))
     functions = {}
@@ -180,6 +198,9 @@ def op_table(results: dict[str, Any], op: str, lang: str) -> str:
             ]
         else:
             cells = [case_label(op, r["size"], lang), name, "—", "—", "—", _note(r, results, lang)]
+        if peak:
+            bytes_ = r.get("peak_bytes")
+            cells.insert(5, "—" if bytes_ is None else f"{bytes_ / 2**20:.2f} MiB")
         lines.append("| " + " | ".join(cells) + " |")
     return f"{t('functions', lang)}{legend}\n\n" + "\n".join(lines)
 

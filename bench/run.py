@@ -65,6 +65,7 @@ def _row(op: cases.Op, impl: str, size: int, **fields: Any) -> dict[str, Any]:
         "matches_library": None,
         "library_kernel": None,
         "note": None,
+        "peak_bytes": None,
     }
     row.update(fields)
     return row
@@ -116,6 +117,9 @@ def bench_op(op: cases.Op, profile_name: str, log: Callable[[str], None]) -> lis
             fns[impl] = thunk
             notes[impl] = {"matches_library": bool(op.same(out, reference))}
         fns["library"] = op.call("library", library, inputs)
+        if op.memory is not None:  # one extra call each, under the memory profiler
+            for impl, thunk in fns.items():
+                notes.setdefault(impl, {})["peak_bytes"] = op.memory(thunk)
         timings = measure(fns, profile.settings, {k: v for k, v in warmed.items() if k in fns})
         lib = timings["library"].median_s
         for impl in [i for i, _ in op.impls] + ["library"]:

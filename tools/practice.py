@@ -32,6 +32,7 @@ SHOWN_IN_FULL = 3  # failing checks whose inputs and values are printed in full
 class Topic:
     module: str  # dotted snippet module
     functions: tuple[str, ...]  # what the reader writes
+    page_topic: str = ""  # the page, when a topic's code is split over modules (default: module)
 
     @property
     def source(self) -> Path:
@@ -45,7 +46,7 @@ class Topic:
     @property
     def page(self) -> str:
         _, chapter, name = self.module.split(".")
-        return f"{chapter}/{name}.md"
+        return f"{chapter}/{self.page_topic or name}.md"
 
 
 # One line per topic: name -> (snippet module, functions the reader writes).
@@ -61,6 +62,25 @@ REGISTRY: dict[str, Topic] = {
     "patchify": Topic("snippets.selfsup.mae", ("patchify", "unpatchify")),
     "random_masking": Topic("snippets.selfsup.mae", ("random_masking",)),
     "dino_loss": Topic("snippets.selfsup.dino", ("dino_loss",)),
+    "rope": Topic("snippets.transformer.rope", ("rotate_half", "apply_rotary_pos_emb")),
+    "rope_cos_sin": Topic("snippets.transformer.rope", ("rope_inv_freq", "rope_cos_sin")),
+    "online_softmax": Topic("snippets.transformer.flash_attention", ("online_softmax",)),
+    "flash_attention": Topic(
+        "snippets.transformer.flash_attention", ("flash_attention_forward", "flash_attention")
+    ),
+    "softmax": Topic("snippets.fundamentals.softmax_cross_entropy", ("softmax", "log_softmax")),
+    "cross_entropy": Topic("snippets.fundamentals.softmax_cross_entropy", ("cross_entropy",)),
+    "layer_norm": Topic("snippets.fundamentals.normalization", ("layer_norm",)),
+    "batch_norm": Topic("snippets.fundamentals.normalization", ("batch_norm",)),
+    # normalized_backward is the whole formula: practised too, or the template would hand it out.
+    "layer_norm_backward": Topic(
+        "snippets.fundamentals.normalization_backward",
+        ("normalized_backward", "layer_norm_backward"),
+        page_topic="normalization",
+    ),
+    "adam_step": Topic("snippets.fundamentals.optimizers", ("adam_step",)),
+    "sgd_step": Topic("snippets.fundamentals.optimizers", ("sgd_step",)),
+    "clip_grad_norm_": Topic("snippets.fundamentals.optimizers", ("clip_grad_norm_",)),
 }
 
 TEXT = {
