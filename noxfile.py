@@ -232,6 +232,14 @@ def lint(session: nox.Session) -> None:
     run(session, "codespell")
 
 
+@nox.session
+def format(session: nox.Session) -> None:
+    """Fix what lint can fix: ruff format, then ruff check --fix."""
+    env(session)
+    run(session, "ruff", "format", ".")
+    run(session, "ruff", "check", "--fix", ".")
+
+
 def _chromium(session: nox.Session, *, required: bool) -> None:
     """Debian's Chromium: draws mermaid diagrams at build time and runs the browser tests."""
     if Path("/usr/bin/chromium").exists():

@@ -56,7 +56,7 @@ def topic_pages(docs: Path, lang: str) -> list[str]:
 
 
 def make_copy(dest: Path, source: Path = ROOT) -> None:
-    """Copy what the build reads from ``source`` into ``dest`` (KaTeX's download is linked)."""
+    """Copy what the build reads from ``source`` into ``dest`` (the npm downloads are linked)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in COPY_DIRS:
         if (source / name).is_dir():
@@ -65,8 +65,8 @@ def make_copy(dest: Path, source: Path = ROOT) -> None:
         shutil.copy2(source / name, dest / name)
     cache = dest / ".cache"
     cache.mkdir()
-    for katex in (source / ".cache").glob("katex-*"):
-        (cache / katex.name).symlink_to(katex.resolve(), target_is_directory=True)  # read only
+    for package in [*(source / ".cache").glob("katex-*"), *(source / ".cache").glob("mermaid-*")]:
+        (cache / package.name).symlink_to(package.resolve(), target_is_directory=True)  # read only
 
 
 def _suffix(lang: str, k: int) -> str:

@@ -8,7 +8,8 @@ Every message names the file to touch and what to do.
 3. every snippet module is embedded by a page in each language and has doctests;
 4. every include names an existing file and section (the build checks this too);
 5. topic pages: at least five questions, the closing sections, ids on every heading;
-6. no TODO markers left by ``nox -s new``.
+6. every topic is listed in its chapter's table and every chapter on the home page;
+7. no TODO markers left by ``nox -s new``.
 """
 
 from __future__ import annotations
@@ -174,6 +175,32 @@ def check_topic_pages(site: dict[str, dict[str, P.Page]]) -> list[str]:
     return errors
 
 
+def check_listed(site: dict[str, dict[str, P.Page]]) -> list[str]:
+    """Every topic is a row of its chapter's table, every chapter a row of the home page's."""
+    errors = []
+    for lang, pages in site.items():
+        home = P.DOCS / lang / "index.md"
+        home_text = home.read_text(encoding="utf-8") if home.is_file() else ""
+        for chapter in sorted({rel.split("/")[0] for rel, pg in pages.items() if pg.is_topic}):
+            index = P.DOCS / lang / chapter / "index.md"
+            if f"]({chapter}/index.md)" not in home_text:
+                errors.append(
+                    f"docs/{lang}/index.md does not list the chapter '{chapter}': add a row "
+                    f"'| [title]({chapter}/index.md) | topics |' to its chapter table"
+                )
+            text = index.read_text(encoding="utf-8") if index.is_file() else ""
+            for rel, page in sorted(pages.items()):
+                if not (page.is_topic and rel.startswith(f"{chapter}/")):
+                    continue
+                name = rel.split("/", 1)[1]
+                if f"]({name})" not in text:
+                    errors.append(
+                        f"docs/{lang}/{chapter}/index.md does not list {name}: add a row "
+                        f"'| [{page.title}]({name}) | what interviewers ask |' to its table"
+                    )
+    return errors
+
+
 def check_todo(root: Path) -> list[str]:
     errors = []
     for folder in ("docs", "snippets", "tests", "figures"):
@@ -196,6 +223,7 @@ def check(root: Path) -> list[str]:
         + check_includes(root, site)
         + check_snippets_embedded(root, site)
         + check_topic_pages(site)
+        + check_listed(site)
         + check_todo(root)
     )
 

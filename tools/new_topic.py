@@ -193,6 +193,22 @@ def add_to_nav(mkdocs_yml: Path, chapter: str, name: str) -> None:
     mkdocs_yml.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+ROW = {
+    "zh": "| [{title}]({name}.md) | TODO: 面试官常问什么 |",
+    "en": "| [{title}]({name}.md) | TODO: what interviewers ask |",
+}
+
+
+def add_to_tables(root: Path, chapter: str, name: str, title: str) -> None:
+    """A row in the chapter's table (index.md, both languages); the home page lists the chapter."""
+    for lang in ("zh", "en"):
+        index = root / "docs" / lang / chapter / "index.md"
+        text = index.read_text(encoding="utf-8")
+        if f"]({name}.md)" not in text:
+            row = ROW[lang].format(title=title, name=name)
+            index.write_text(text.rstrip("\n") + "\n" + row + "\n", encoding="utf-8")
+
+
 def scaffold(root: Path, target: str) -> list[Path]:
     if not re.fullmatch(r"[a-z]+/[a-z][a-z0-9_]*", target) or target.split("/")[0] not in CHAPTERS:
         raise SystemExit(
@@ -218,6 +234,7 @@ def scaffold(root: Path, target: str) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     add_to_nav(root / "mkdocs.yml", chapter, name)
+    add_to_tables(root, chapter, name, title)
     return list(files)
 
 
@@ -227,7 +244,9 @@ def main(argv: list[str]) -> int:
         return 2
     for path in scaffold(ROOT, argv[0]):
         print(f"wrote {path.relative_to(ROOT)}")
-    print("added to the nav in mkdocs.yml")
+    print(
+        "added to the nav in mkdocs.yml and to the chapter's table in docs/{zh,en}/<chapter>/index.md"
+    )
     print(
         "Next: replace every TODO (nox -s tests reports the ones left), then run nox. See CONTRIBUTING.md."
     )

@@ -123,6 +123,12 @@ def summary_lines(m: dict[str, Any]) -> list[str]:
             f"search index {lang}: {_kib(s['bytes'])} ({_kib(s['gzip_bytes'])} gzipped), "
             f"{s['entries']} entries from {s['pages']} pages"
         )
+    live = m.get("live_preview")
+    if live:
+        lines.append(
+            f"live preview: page edit -> both languages {live['page_edit_to_both_languages_s']} s, "
+            f"snippet edit -> both languages {live['snippet_edit_to_both_languages_s']} s"
+        )
     every = m.get("pages", {})
     if every:
         heaviest = sorted(every.items(), key=lambda kv: -kv[1]["bytes"])[:3]

@@ -53,6 +53,20 @@ def _keep_questions(path: Path, n: int) -> None:
 
 
 BREAKAGES = {
+    "topic missing from its chapter table": (
+        lambda t: _edit(
+            t / "docs/en/detection/index.md",
+            lambda s: "\n".join(x for x in s.splitlines() if "](nms.md)" not in x),
+        ),
+        ["docs/en/detection/index.md does not list nms.md", "add a row"],
+    ),
+    "chapter missing from the home page": (
+        lambda t: _edit(
+            t / "docs/zh/index.md",
+            lambda s: "\n".join(x for x in s.splitlines() if "](detection/index.md)" not in x),
+        ),
+        ["docs/zh/index.md does not list the chapter 'detection'"],
+    ),
     "missing twin": (
         lambda t: (t / EN_IOU).unlink(),
         ["has no English twin", "create docs/en/detection/iou.md"],

@@ -39,6 +39,9 @@ def test_scaffold_writes_the_four_places_and_the_nav(scaffolded: Path) -> None:
     ):
         assert (scaffolded / rel).is_file(), rel
     assert "- detection/anchor_boxes.md" in (scaffolded / "mkdocs.yml").read_text(encoding="utf-8")
+    for lang in ("zh", "en"):  # and a row in the chapter's table, which check_listed requires
+        index = (scaffolded / f"docs/{lang}/detection/index.md").read_text(encoding="utf-8")
+        assert "](anchor_boxes.md)" in index, lang
 
 
 def test_only_the_todo_check_fails(scaffolded: Path) -> None:
