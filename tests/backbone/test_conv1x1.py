@@ -73,7 +73,7 @@ def test_plain_reshape_gives_a_different_result():
             differing += 1
         else:  # with one channel or one pixel both orders coincide
             assert_close(wrong, right, atol=0)
-    assert differing > 400
+    assert differing > cases(500) * 0.8  # 400 of the 500 shapes
 
 
 def test_reshape_token_zero_is_channel_zero_values():

@@ -121,7 +121,7 @@ def test_nms_matches_torchvision_on_random_scenes() -> None:
         assert actual.dtype == torch.int64
         assert_equal(actual, expected, inputs={"boxes": boxes, "scores": scores, "thr": thr})
         count += 1
-    assert count == 2400
+    assert count == cases(2400)
 
 
 def test_nms_naive_matches_torchvision_on_random_scenes() -> None:
