@@ -10,6 +10,7 @@ same run, which is what stays comparable across machines and across a busy or id
     python -m bench.run --ops nms,box_iou --out /tmp/b/results.json
     python -m bench.run --site-scale     # also the site-build growth benchmark (bench.site_scale)
     python -m bench.run --markdown-only  # rewrite results.md from results.json
+    python -m bench.run --test-times     # copy the last `nox -s tests` per-chapter times in
 
 A quick run never writes to the committed ``bench/results.json``.
 """
@@ -263,7 +264,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only rewrite results.md from the existing results.json (no measuring)",
     )
+    parser.add_argument(
+        "--test-times",
+        action="store_true",
+        help="only copy the per-chapter test times of the last full `nox -s tests` into results.json",
+    )
     args = parser.parse_args(argv)
+    if args.test_times:
+        path = args.out or COMMITTED
+        data, times = _load(path), _load(ROOT / ".cache" / "test-times.json")
+        if data is None or times is None:
+            parser.error(f"need {path} and .cache/test-times.json (run `nox -s tests` first)")
+        data["test_times"] = times
+        write(data, path)
+        print(f"wrote the test times of {len(times['chapters'])} chapters into {path}")
+        return 0
     if args.markdown_only:
         path = args.out or COMMITTED
         data = _load(path)
@@ -288,6 +303,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["site_scale"] = site_scale.run(quick=profile != "full")
     elif previous and "site_scale" in previous:
         results["site_scale"] = previous["site_scale"]  # keep the last site measurement
+    times = _load(ROOT / ".cache" / "test-times.json")  # written by the last full `nox -s tests`
+    if times:
+        results["test_times"] = times
+    elif previous and "test_times" in previous:
+        results["test_times"] = previous["test_times"]
     write(results, out)
     _check(results)
     print(f"wrote {out} and {out.with_suffix('.md')} in {results['metadata']['duration_s']} s")

@@ -71,7 +71,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not os.environ.get("HANDBOOK_RECORD_TIMES"):
         return  # only `nox -s tests` over the whole suite feeds the benchmark page's table
     TIMES.parent.mkdir(exist_ok=True)
-    TIMES.write_text(
-        json.dumps({c: {"tests": _counts[c], "seconds": round(s, 2)} for c, s in rows}, indent=1),
-        encoding="utf-8",
+    chapters = {c: {"tests": _counts[c], "seconds": round(s, 2)} for c, s in rows}
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(
+        terminalreporter.config.option, "numprocesses", None
     )
+    TIMES.write_text(json.dumps({"workers": workers or 1, "chapters": chapters}, indent=1))

@@ -45,6 +45,14 @@ TEXT = {
     },
     "time_axis": {"zh": "每次调用耗时（秒）", "en": "time per call (s)"},
     "site": {"zh": "站点规模", "en": "Site scale"},
+    "test_times": {"zh": "各章测试耗时", "en": "Test time per chapter"},
+    "test_times_note": {
+        "zh": "`nox -s tests` 在 {workers} 个 worker 上的一次完整运行（不含 slow 与浏览器测试），各章测试的 setup + 执行 + teardown 耗时之和；新加的慢测试会在这里显形。",
+        "en": "One full `nox -s tests` run on {workers} workers (slow and browser tests excluded): the sum of setup + call + teardown of each chapter's tests, so a slow test shows the day it is added.",
+    },
+    "chapter": {"zh": "章节", "en": "Chapter"},
+    "tests": {"zh": "测试数", "en": "Tests"},
+    "seconds": {"zh": "秒", "en": "Seconds"},
     "site_verdict": {
         "zh": "按 CPU 时间拟合：固定开销 {fixed:.1f} 秒，每页 {per:.0f} 毫秒；{lin}。搜索索引：每页最多 {idx}（目标 ≤ {lim}），{ok}。",
         "en": "Fit of the CPU time: {fixed:.1f} s fixed cost, {per:.0f} ms per page; {lin}. Search index: at most "
@@ -256,6 +264,17 @@ def site_scale(site: dict[str, Any], lang: str) -> str:
 _cache: dict[tuple[str, float], str] = {}
 
 
+def test_times(times: dict[str, Any], lang: str) -> str:
+    """The per-chapter table from ``.cache/test-times.json``, as recorded by ``bench.run``."""
+    rows = [
+        f"| {c} | {v['tests']} | {v['seconds']:.1f} |"
+        for c, v in sorted(times["chapters"].items(), key=lambda kv: -kv[1]["seconds"])
+    ]
+    head = f"| {_tr('chapter', lang)} | {_tr('tests', lang)} | {_tr('seconds', lang)} |"
+    note = _tr("test_times_note", lang).format(workers=times.get("workers", "?"))
+    return "\n".join([note, "", head, "| --- | ---: | ---: |", *rows])
+
+
 def render(lang: str, path: Path = RESULTS) -> str:
     """Markdown for ``<!-- generated: bench -->`` on ``docs/<lang>/benchmarks.md``."""
     if lang not in ("zh", "en"):
@@ -293,6 +312,9 @@ def render(lang: str, path: Path = RESULTS) -> str:
     site = results.get("site_scale")
     if site:
         out += [f"### {_tr('site', lang)} {{ #data-site-scale }}", "", site_scale(site, lang), ""]
+    times = results.get("test_times")
+    if times:
+        out += [f"### {_tr('test_times', lang)} {{ #test-times }}", "", test_times(times, lang), ""]
     text = "\n".join(out)
     _cache[key] = text
     return text
