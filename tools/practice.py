@@ -16,6 +16,7 @@ import argparse
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PRACTICE_DIR = ROOT / "practice"
 SHOWN_IN_FULL = 3  # failing checks whose inputs and values are printed in full
+# The opening words of tests/support.py's comparison failures, in both languages.
+COMPARISON = re.compile(
+    r"values differ|shapes differ|dtypes differ|first differing|return types differ|"
+    r"数值不同|形状不同|dtype 不同|第一个不同|返回类型不同|NotImplementedError"
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,10 @@ REGISTRY: dict[str, Topic] = {
     "patchify": Topic("snippets.selfsup.mae", ("patchify", "unpatchify")),
     "random_masking": Topic("snippets.selfsup.mae", ("random_masking",)),
     "dino_loss": Topic("snippets.selfsup.dino", ("dino_loss",)),
+    "scaled_dot_product_attention": Topic(
+        "snippets.transformer.attention", ("scaled_dot_product_attention",)
+    ),
+    "attention_naive": Topic("snippets.transformer.attention", ("attention_naive",)),
     "rope": Topic("snippets.transformer.rope", ("rotate_half", "apply_rotary_pos_emb")),
     "rope_cos_sin": Topic("snippets.transformer.rope", ("rope_inv_freq", "rope_cos_sin")),
     "online_softmax": Topic("snippets.transformer.flash_attention", ("online_softmax",)),
@@ -217,6 +227,10 @@ def grade(topic_name: str, lang: str, attempt: Path | None = None) -> tuple[int,
     if not relevant:
         return 1, t["none"].format(funcs=", ".join(topic.functions))
     failed = [r for r in relevant if r["outcome"] != "passed"]
+    # Checks written to diagnose one mistake say it in a sentence; the comparisons with the library
+    # (tests/support.py's assert_close / assert_equal) print tensors. Sentences first, then the
+    # rest in the test file's order.
+    failed.sort(key=lambda r: COMPARISON.search(r["message"]) is not None)
     out: list[str] = []
     if failed:
         out.append(t["fail"].format(n=len(failed), t=len(relevant), file=attempt.name))
