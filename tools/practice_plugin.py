@@ -65,6 +65,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
                 "title": _title(item),
                 "outcome": report.outcome,
                 "called": item.nodeid in support.CALLED_PRACTICE,
+                # @pytest.mark.diagnosis: a check written to name one classic mistake
+                "diagnosis": item.get_closest_marker("diagnosis") is not None,
                 "message": _message(report) if report.outcome == "failed" else "",
             }
         )

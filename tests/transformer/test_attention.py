@@ -402,6 +402,7 @@ def _qk(seed: int, L: int, S: int, E: int = 4) -> tuple[torch.Tensor, torch.Tens
     )
 
 
+@pytest.mark.diagnosis
 def test_softmax_is_over_the_key_axis() -> None:
     """Each query's weights sum to 1 over the keys: softmax(dim=-1), not dim=-2."""
     q, k = _qk(11, 3, 5)
@@ -420,6 +421,7 @@ def test_softmax_is_over_the_key_axis() -> None:
     assert_close(w.sum(-1), torch.ones(3, dtype=torch.float64), atol=1e-9)
 
 
+@pytest.mark.diagnosis
 def test_default_scale_is_one_over_sqrt_E() -> None:
     """scale=None means 1/sqrt(E), E = query.size(-1); a given scale replaces it."""
     q, k = _qk(12, 3, 5, E=9)
@@ -445,6 +447,7 @@ def test_default_scale_is_one_over_sqrt_E() -> None:
     assert not problem, problem
 
 
+@pytest.mark.diagnosis
 def test_boolean_mask_true_means_allowed() -> None:
     """In F.scaled_dot_product_attention a bool attn_mask is True where attention is ALLOWED."""
     q, k = _qk(13, 4, 5)
@@ -470,6 +473,7 @@ def test_boolean_mask_true_means_allowed() -> None:
     assert not problem, problem
 
 
+@pytest.mark.diagnosis
 def test_mask_is_applied_before_the_softmax() -> None:
     """Masked scores become -inf BEFORE the softmax, so the remaining weights sum to 1."""
     q, k = _qk(14, 4, 5)
@@ -506,6 +510,7 @@ def test_mask_is_applied_before_the_softmax() -> None:
     assert not problem, problem
 
 
+@pytest.mark.diagnosis
 def test_is_causal_is_aligned_top_left() -> None:
     """With L != S, torch's is_causal keeps key j for query i when j <= i (tril of L x S)."""
     q, k = _qk(16, 3, 6)
