@@ -66,6 +66,8 @@ REGISTRY: dict[str, Topic] = {
         "snippets.transformer.attention", ("scaled_dot_product_attention",)
     ),
     "attention_naive": Topic("snippets.transformer.attention", ("attention_naive",)),
+    "repeat_kv": Topic("snippets.transformer.kv_cache", ("repeat_kv",)),
+    "decode_step": Topic("snippets.transformer.kv_cache", ("cached_attention", "decode_step")),
     "rope": Topic("snippets.transformer.rope", ("rotate_half", "apply_rotary_pos_emb")),
     "rope_cos_sin": Topic("snippets.transformer.rope", ("rope_inv_freq", "rope_cos_sin")),
     "online_softmax": Topic("snippets.transformer.flash_attention", ("online_softmax",)),

@@ -517,6 +517,7 @@ def test_state_numel_counts_two_copies_for_adam() -> None:
 # ---------------------------------------------------------------- classic mistakes (practice)
 
 
+@pytest.mark.diagnosis
 def test_first_adam_step_moves_each_weight_by_lr() -> None:
     """Step 1 with bias correction: m_hat = g, v_hat = g^2, so the update is lr * g / (|g| + eps).
 
@@ -541,6 +542,7 @@ def test_first_adam_step_moves_each_weight_by_lr() -> None:
     )
 
 
+@pytest.mark.diagnosis
 def test_adam_step_counter_starts_at_one() -> None:
     p, state = torch.zeros(2, dtype=torch.float64), {}
     try:
@@ -557,6 +559,7 @@ def test_adam_step_counter_starts_at_one() -> None:
     assert int(state["step"]) == 2, "state['step'] must count the updates: 2 after two steps"
 
 
+@pytest.mark.diagnosis
 def test_adam_eps_is_outside_the_square_root() -> None:
     """g = 1e-4, eps = 1e-8: sqrt(v_hat) + eps = 1.0001e-4, sqrt(v_hat + eps) = 1.41e-4.
     beta2 = 0 makes 1 - beta2^t = 1, so this test does not depend on WHEN eps is added."""
@@ -570,6 +573,7 @@ def test_adam_eps_is_outside_the_square_root() -> None:
     )
 
 
+@pytest.mark.diagnosis
 def test_adam_eps_is_added_after_correcting_v() -> None:
     """g = 1e-7, eps = 1e-8, step 1: sqrt(v)/sqrt(1-b2) + eps = 1.1e-7 (torch), while
     (sqrt(v) + eps)/sqrt(1-b2) = 1e-7 + 3.16e-7 (eps scaled up by 31.6 on the first step)."""
@@ -582,6 +586,7 @@ def test_adam_eps_is_added_after_correcting_v() -> None:
     )
 
 
+@pytest.mark.diagnosis
 def test_adamw_weight_decay_is_decoupled_not_l2() -> None:
     """p = 100, g = 0, lr = 0.01, wd = 0.1. AdamW: p * (1 - lr wd) = 99.9. Coupled (L2) instead:
     gradient wd * p = 10 is normalised by Adam to a step of lr: 99.99."""
@@ -603,6 +608,7 @@ def test_adamw_weight_decay_is_decoupled_not_l2() -> None:
     )
 
 
+@pytest.mark.diagnosis
 def test_nesterov_uses_the_updated_buffer() -> None:
     """Constant g = 1, mu = 0.9, lr = 1. buf_1 = g = 1, update g + mu buf_1 = 1.9;
     buf_2 = 0.9 + 1 = 1.9, update 1 + 0.9 * 1.9 = 2.71."""
@@ -621,6 +627,7 @@ def test_nesterov_uses_the_updated_buffer() -> None:
     )
 
 
+@pytest.mark.diagnosis
 def test_momentum_buffer_starts_at_the_first_gradient() -> None:
     """dampening = 0.5, g = 2: torch sets buf_1 = g = 2 (no dampening on step 1), update 2 lr.
     A zero-initialised buffer would give (1 - dampening) g = 1."""
