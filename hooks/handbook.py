@@ -150,7 +150,7 @@ def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
         )
 
     content = QUESTION_DETAILS.sub(question, content)
-    page.handbook_search_html = search_text.lighten(content)  # what the search index reads
+    page.handbook_search_html = search_text.for_index(content, page.file.src_uri)
     if 'class="mermaid"' in content:
         content = MERMAID_BLOCK.sub(_diagram, content)
     if 'class="mermaid"' in content:  # no Chromium on this machine: the reader's browser draws

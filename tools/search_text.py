@@ -33,6 +33,28 @@ def lighten(html: str) -> str:
     return html
 
 
+_HEADING = re.compile(r"<h([1-6])\b[^>]*>.*?</h\1>", re.S)
+# Pages indexed by their headings only: the API reference repeats every docstring of snippets/,
+# which the topic pages already explain in prose (it was a third of the index).
+HEADINGS_ONLY = ("reference.md",)
+
+
+def headings(html: str) -> str:
+    """Only the headings of a page (their ids and text), for pages found by name.
+
+    Examples:
+        >>> headings('<h2 id="nms">nms</h2><p>long docstring</p><h3 id="a">a</h3>')
+        '<h2 id="nms">nms</h2>\\n<h3 id="a">a</h3>'
+    """
+    return "\n".join(m.group(0) for m in _HEADING.finditer(html))
+
+
+def for_index(html: str, src_uri: str) -> str:
+    """What the search index reads of the page ``src_uri`` (e.g. ``en/reference.md``)."""
+    name = src_uri.split("/", 1)[-1]
+    return headings(html) if name in HEADINGS_ONLY else lighten(html)
+
+
 def install() -> None:
     """Let Material's search index read ``page.handbook_search_html`` when a page has one."""
     from material.plugins.search import plugin

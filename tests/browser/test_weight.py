@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.browser import pages
-from tests.browser.helpers import measure
+from tests.browser.helpers import Tab, measure, settle
 from tests.browser.server import Served, serve
 
 pytestmark = pytest.mark.browser
@@ -105,3 +105,25 @@ def test_search_index_size(site: Path, metrics: dict, lang: str) -> None:
         "entries": len(docs),
         "pages": len({d["location"].split("#")[0] for d in docs}),
     }
+
+
+@pytest.mark.parametrize("lang", pages.LANGS)
+def test_first_view_fetches_no_search_index_and_search_fetches_it(
+    browser: Any, server: Served, lang: str
+) -> None:
+    """docs/assets/lazy-search.js holds Material's index request back until a search starts."""
+    path = f"{pages.PREFIX[lang]}{pages.showcase_topic()}/"
+    first = measure(browser, server.url, path)
+    fetched = [r["url"] for r in first.resources if "search_index" in r["url"]]
+    assert fetched == [], f"{path} downloads the search index before any search: {fetched}"
+    tab = Tab(browser, server.url, viewport={"width": 1280, "height": 900})
+    try:
+        tab.page.goto(server.url + path)
+        settle(tab.page, tab.recorder, quiet_ms=300)
+        with tab.page.expect_response(lambda r: "search/search_index.json" in r.url) as response:
+            tab.page.keyboard.press("/")  # Material's shortcut: open the search
+        expected = f"{pages.PREFIX[lang]}search/search_index.json"
+        assert response.value.url.endswith(expected), response.value.url  # the reader's language
+        assert response.value.status == 200
+    finally:
+        tab.close()
