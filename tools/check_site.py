@@ -159,6 +159,13 @@ def check_topic_pages(site: dict[str, dict[str, P.Page]]) -> list[str]:
                     errors.append(
                         f"{where}: question '{q.title}' has difficulty '{q.difficulty}': use easy, medium or hard"
                     )
+            links = P.strip_fences(page.path.read_text(encoding="utf-8")).count("](figure:")
+            if links != len(page.figures):
+                errors.append(
+                    f"{where}: {links - len(page.figures)} 'figure:' link(s) the build cannot read "
+                    "(it would publish the raw link): write ![caption](figure:<chapter>/<topic>.py:<fn>) "
+                    "with no ']' inside the caption"
+                )
             if not page.is_topic:
                 continue
             if len(page.questions) < MIN_QUESTIONS:

@@ -70,6 +70,8 @@ REGISTRY: dict[str, Topic] = {
     "decode_step": Topic("snippets.transformer.kv_cache", ("cached_attention", "decode_step")),
     "rope": Topic("snippets.transformer.rope", ("rotate_half", "apply_rotary_pos_emb")),
     "rope_cos_sin": Topic("snippets.transformer.rope", ("rope_inv_freq", "rope_cos_sin")),
+    "pre_norm_block": Topic("snippets.transformer.transformer_block", ("pre_norm_block",)),
+    "swiglu": Topic("snippets.transformer.transformer_block", ("swiglu",)),
     "online_softmax": Topic("snippets.transformer.flash_attention", ("online_softmax",)),
     "flash_attention": Topic(
         "snippets.transformer.flash_attention", ("flash_attention_forward", "flash_attention")
@@ -84,6 +86,8 @@ REGISTRY: dict[str, Topic] = {
         ("normalized_backward", "layer_norm_backward"),
         page_topic="normalization",
     ),
+    "mlp_backward": Topic("snippets.fundamentals.backprop", ("mlp_backward",)),
+    "numerical_gradient": Topic("snippets.fundamentals.backprop", ("numerical_gradient",)),
     "adam_step": Topic("snippets.fundamentals.optimizers", ("adam_step",)),
     "sgd_step": Topic("snippets.fundamentals.optimizers", ("sgd_step",)),
     "clip_grad_norm_": Topic("snippets.fundamentals.optimizers", ("clip_grad_norm_",)),

@@ -53,6 +53,10 @@ def _keep_questions(path: Path, n: int) -> None:
 
 
 BREAKAGES = {
+    "bracket in a figure caption": (
+        lambda t: _edit(t / EN_IOU, lambda s: s.replace("](figure:", " [sic]](figure:", 1)),
+        ["docs/en/detection/iou.md", "'figure:' link(s) the build cannot read"],
+    ),
     "topic missing from its chapter table": (
         lambda t: _edit(
             t / "docs/en/detection/index.md",
