@@ -26,15 +26,6 @@ impl = under_test("snippets.detection.nms")
 # ---------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Thousands of small tensor ops: intra-op threads only add synchronisation cost."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def random_scene(
     gen: torch.Generator, n: int, clustered: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,15 +19,6 @@ from tests.support import LANG, assert_close, cases, raises_naming, under_test
 impl = under_test("snippets.fundamentals.normalization")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Thousands of tiny tensor ops: intra-op threads only add synchronisation cost."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _randint(gen: torch.Generator, low: int, high: int) -> int:
     """An int in [low, high]."""
     return int(torch.randint(low, high + 1, (1,), generator=gen))

@@ -18,15 +18,6 @@ from tests.support import LANG, assert_close, cases, raises_naming, under_test
 impl = under_test("snippets.fundamentals.normalization_backward")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Thousands of tiny tensor ops: intra-op threads only add synchronisation cost."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _randint(gen: torch.Generator, low: int, high: int) -> int:
     return int(torch.randint(low, high + 1, (1,), generator=gen))
 
@@ -131,7 +122,9 @@ CASES = 1500
 @pytest.mark.parametrize(
     ("dtype", "atol", "n_cases"), [(torch.float64, 1e-10, CASES), (torch.float32, 1e-3, 300)]
 )
-def test_layer_norm_backward_matches_autograd(dtype: torch.dtype, atol: float, n_cases: int) -> None:
+def test_layer_norm_backward_matches_autograd(
+    dtype: torch.dtype, atol: float, n_cases: int
+) -> None:
     gen = torch.Generator().manual_seed(0)
     for _ in range(cases(n_cases)):
         ndim = _randint(gen, 1, 4)
@@ -157,7 +150,9 @@ def test_layer_norm_backward_matches_autograd(dtype: torch.dtype, atol: float, n
 @pytest.mark.parametrize(
     ("dtype", "atol", "n_cases"), [(torch.float64, 1e-10, CASES), (torch.float32, 1e-3, 300)]
 )
-def test_batch_norm_backward_matches_autograd(dtype: torch.dtype, atol: float, n_cases: int) -> None:
+def test_batch_norm_backward_matches_autograd(
+    dtype: torch.dtype, atol: float, n_cases: int
+) -> None:
     """Training mode: the gradient also flows through the batch mean and variance."""
     gen = torch.Generator().manual_seed(1)
     for _ in range(cases(n_cases)):

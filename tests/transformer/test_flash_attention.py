@@ -20,15 +20,6 @@ from tests.support import assert_close, assert_equal, cases, raises_naming, unde
 impl = under_test("snippets.transformer.flash_attention")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Thousands of tiny tensor ops: intra-op threads only add synchronisation cost."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # ---------------------------------------------------------------- helpers
 
 

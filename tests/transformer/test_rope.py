@@ -28,15 +28,6 @@ impl = under_test("snippets.transformer.rope")
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Thousands of tiny tensor ops: intra-op threads only add synchronisation cost."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_config(head_dim: int, base: float, **kw: object) -> LlamaConfig:
     """A 1-layer Llama config whose rotary dimension is `head_dim` (nothing is downloaded)."""
     heads = 2
