@@ -137,7 +137,7 @@ def quick(session: nox.Session) -> None:
     No site build, no browser. Arguments narrow it down: `nox -s quick -- tests/transformer`.
     """
     env(session)
-    args = list(session.posargs) or ["tests", "snippets"]
+    args = list(session.posargs) or ["tests", "snippets", "tools"]
     ignore = ["--ignore=tests/site", "--ignore=tests/bench", "--ignore=tests/browser"]
     run(
         session,
