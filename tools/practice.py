@@ -88,6 +88,8 @@ REGISTRY: dict[str, Topic] = {
     ),
     "mlp_backward": Topic("snippets.fundamentals.backprop", ("mlp_backward",)),
     "numerical_gradient": Topic("snippets.fundamentals.backprop", ("numerical_gradient",)),
+    "dropout": Topic("snippets.fundamentals.dropout_activations", ("dropout",)),
+    "gelu": Topic("snippets.fundamentals.dropout_activations", ("gelu",)),
     "adam_step": Topic("snippets.fundamentals.optimizers", ("adam_step",)),
     "sgd_step": Topic("snippets.fundamentals.optimizers", ("sgd_step",)),
     "clip_grad_norm_": Topic("snippets.fundamentals.optimizers", ("clip_grad_norm_",)),
