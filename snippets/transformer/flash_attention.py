@@ -216,8 +216,8 @@ def flash_attention_forward(
             l_new = alpha * l[i] + p.sum(dim=-1)
             # O stays normalised (Algorithm 1, line 12): undo the old 1 / l, rescale, add
             # the new block, divide by the new l. A row with no key yet keeps O = 0.
-            numer = (alpha * l[i])[..., None] * o[i] + p @ v_blk
-            o[i] = numer / torch.where(l_new > 0, l_new, 1.0)[..., None]
+            numerator = (alpha * l[i])[..., None] * o[i] + p @ v_blk
+            o[i] = numerator / torch.where(l_new > 0, l_new, 1.0)[..., None]
             m[i], l[i] = m_new, l_new
     lse = torch.cat(m, dim=-1) + torch.log(torch.cat(l, dim=-1))  # m + log l, -inf if no key
     return torch.cat(o, dim=-2), lse
