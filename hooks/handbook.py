@@ -71,6 +71,8 @@ def on_config(config: Any) -> Any:
     katex.ensure()
     _ensure_mermaid()
     search_text.install()
+    if SERVE:
+        live.list_theme_files_once()
     _finish_after_i18n(config)
     return config
 
@@ -88,6 +90,10 @@ def on_files(files: Any, config: Any) -> Any:
 
 
 # ----------------------------------------------------------------------- markdown stage
+
+
+def on_env(env: Any, config: Any, files: Any) -> Any:
+    return live.reuse_compiled_templates(env)
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
