@@ -18,10 +18,12 @@ LANGS = ("zh", "en")
 CHAPTER_TITLES: dict[str, dict[str, str]] = {
     "fundamentals": {"zh": "深度学习基础", "en": "Deep-learning fundamentals"},
     "transformer": {"zh": "注意力与 Transformer", "en": "Attention and Transformers"},
+    "llm": {"zh": "大模型", "en": "Large language models"},
     "backbone": {"zh": "视觉 Backbone", "en": "Vision backbones"},
     "detection": {"zh": "目标检测", "en": "Object detection"},
     "segmentation": {"zh": "语义分割", "en": "Segmentation"},
     "selfsup": {"zh": "自监督预训练", "en": "Self-supervised pre-training"},
+    "ml": {"zh": "经典机器学习", "en": "Classic machine learning"},
 }
 CHAPTERS = tuple(CHAPTER_TITLES)
 DIFFICULTIES = ("easy", "medium", "hard")
