@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import generated, katex, live, pages, search_text  # noqa: E402
+from tools import embed, generated, katex, live, pages, search_text  # noqa: E402
 from tools import mermaid as mermaid_tool  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.handbook")
@@ -99,6 +99,12 @@ def on_env(env: Any, config: Any, files: Any) -> Any:
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     lang = _lang_of(page)
     markdown = generated.expand(markdown, lang, page.file.src_uri)
+    try:
+        markdown = embed.expand(markdown)
+    except embed.EmbedError as error:
+        if not SERVE:
+            raise embed.EmbedError(f"{page.file.src_uri}: {error}") from None
+        markdown = _problem_box("embedding code", page.file.src_uri, error) + "\n\n" + markdown
     return pages.FIGURE.sub(lambda m: _figure_html(m, lang), markdown)
 
 

@@ -1,4 +1,4 @@
-"""The site build: wrong includes fail it, and the built search index segments Chinese.
+"""The site build: wrong includes and markers fail it, and the built search index segments Chinese.
 
 The search tests build the whole site once (about 20 s) into a temporary folder, or read the one
 named by ``HANDBOOK_SITE`` (``nox -s tests`` passes the site that ``nox -s docs`` built).
@@ -13,47 +13,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-import markdown
 import pytest
-import yaml
 
-from tools import generated, pages
+from tools import embed, generated, pages
 
 ROOT = pages.ROOT
 
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-_Loader.add_multi_constructor("", lambda loader, suffix, node: None)  # ignore !relative, !!python
-
-
-def _site_config() -> dict:
-    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_Loader)
-
-
-def _snippets_config() -> dict:
-    for ext in _site_config()["markdown_extensions"]:
-        if isinstance(ext, dict) and "pymdownx.snippets" in ext:
-            return dict(ext["pymdownx.snippets"])
-    raise AssertionError("mkdocs.yml must configure pymdownx.snippets")
-
-
-def _render(md: str) -> str:
-    config = _snippets_config()
-    assert config.get("check_paths") is True, (
-        "mkdocs.yml: pymdownx.snippets needs check_paths: true"
-    )
-    config["base_path"] = [str(ROOT)]
-    return markdown.markdown(
-        md, extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": config}
-    )
-
-
 def test_include_of_existing_section_renders_the_code() -> None:
-    html = _render('```\n--8<-- "snippets/detection/iou.py:box_iou"\n```')
-    assert "def box_iou" in html and "--8<--" not in html
+    page = embed.expand('```python\n--8<-- "snippets/detection/iou.py:box_iou"\n```')
+    assert "def box_iou" in page and "--8<--" not in page
+
+
+def test_embedded_docstrings_keep_only_their_first_line() -> None:
+    """On a phone ~40 characters of a line show: Args/Examples stay in the API reference."""
+    module = (ROOT / "snippets/detection/iou.py").read_text(encoding="utf-8")
+    page = embed.expand('```python\n--8<-- "snippets/detection/iou.py:box_iou"\n```')
+    assert "Args:" in module and ">>> " in module  # the doctests still run from the module
+    assert "Args:" not in page and ">>> " not in page
+    assert '"""' in page  # the one-line summary is kept
 
 
 @pytest.mark.parametrize(
@@ -61,11 +39,27 @@ def test_include_of_existing_section_renders_the_code() -> None:
     [
         '--8<-- "snippets/detection/no_such_file.py:box_iou"',
         '--8<-- "snippets/detection/iou.py:no_such_section"',
+        '--8<-- "snippets/detection/iou.py"',  # no section: would embed the whole module
+        '--8<-- "README.md:x"',  # only code CI runs is embedded
+        '--8<-- "snippets/../README.md:x"',
     ],
 )
 def test_wrong_include_fails_the_build(include: str) -> None:
-    with pytest.raises(Exception, match=r"(?i)snippet|section|not found|no_such"):
-        _render(f"```\n{include}\n```")
+    with pytest.raises(embed.EmbedError):
+        embed.expand(f"```python\n{include}\n```")
+
+
+@pytest.mark.parametrize("marker", ["end", "start"])
+def test_a_renamed_marker_fails_instead_of_publishing_the_rest(
+    marker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pymdownx.snippets embeds up to the end of the file when the end marker is gone."""
+    (tmp_path / "snippets").mkdir()
+    code = "# --8<-- [start:f]\ndef f():\n    return 1\n# --8<-- [end:f]\n\nSECRET = 2\n"
+    (tmp_path / "snippets" / "m.py").write_text(code.replace(f"[{marker}:f]", f"[{marker}:g]"))
+    monkeypatch.setattr(embed, "ROOT", tmp_path)
+    with pytest.raises(embed.EmbedError, match="section 'f'"):
+        embed.expand('```python\n--8<-- "snippets/m.py:f"\n```')
 
 
 # ------------------------------------------------------------------------- built site
