@@ -35,7 +35,7 @@ from tools import pages
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "bench" / "results.json"
-COPY_DIRS = ("docs", "snippets", "figures", "hooks", "tools", "overrides", "bench")
+COPY_DIRS = ("docs", "snippets", "tests", "figures", "hooks", "tools", "overrides", "bench")
 COPY_FILES = ("mkdocs.yml", "glossary.yml")
 LANGS = ("zh", "en")
 CHAPTERS = pages.CHAPTERS
