@@ -12,6 +12,7 @@ their own source changes or the server restarts; ``nox -s docs`` always builds e
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,17 +28,24 @@ def dependencies(md: Path) -> list[Path]:
     """The files a page's HTML is made from: the page, its includes, its figures' modules."""
     from tools import figure
 
-    page = pages.parse(md)
+    includes, figures = _parsed(md, md.stat().st_mtime_ns)
     deps = [md]
-    for include in page.includes:
+    for include in includes:
         path = ROOT / include.split(":", 1)[0]
         if path.is_file():
             deps.append(path)
-    for fig in page.figures:
+    for fig in figures:
         path = figure.FIGURES / fig.rsplit(":", 1)[0]
         if path.is_file():
             deps += figure.dependencies(path)
     return deps
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(md: Path, mtime_ns: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # Once per version of a page: every rebuild asks about all ~100 pages per language.
+    page = pages.parse(md)
+    return tuple(page.includes), tuple(page.figures)
 
 
 def mark_stale(files: Any) -> list[str]:
@@ -62,7 +70,9 @@ class CompiledTemplates(jinja2.BytecodeCache):
     against its template's source checksum, so an edit under ``overrides/`` is still picked up.
     """
 
-    store: ClassVar[dict[str, bytes]] = {}  # class-level: shared by every environment of the process
+    store: ClassVar[
+        dict[str, bytes]
+    ] = {}  # class-level: shared by every environment of the process
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         if bucket.key in self.store:

@@ -195,33 +195,48 @@ def prior_bias(prior_probability: float = 0.01) -> float:
 
 # --8<-- [start:retinanet_cls_loss]
 def retinanet_cls_loss(
-    cls_logits: Tensor, gt_onehot: Tensor, alpha: float = 0.25, gamma: float = 2
+    cls_logits: Tensor,
+    labels: Tensor,
+    matched_idxs: Tensor,
+    alpha: float = 0.25,
+    gamma: float = 2,
 ) -> Tensor:
-    """RetinaNet's classification loss for one image: focal-loss sum over positive anchors.
+    """RetinaNet's classification loss for one image (``RetinaNetClassificationHead``).
 
     Args:
         cls_logits: ``[A, K]`` logits, one sigmoid per anchor and class.
-        gt_onehot: ``[A, K]`` one-hot targets; an all-zero row is a background anchor.
+        labels: ``[M]`` int64 classes in ``[0, K)`` of the image's M gt boxes.
+        matched_idxs: ``[A]`` int64 Matcher output: gt index, ``-1`` background, ``-2`` ignored.
         alpha: as in :func:`sigmoid_focal_loss`.
         gamma: as in :func:`sigmoid_focal_loss`.
 
     Returns:
-        Scalar: ``sum(FL) / max(1, number of foreground anchors)``.
+        Scalar: focal-loss sum over non-ignored anchors ``/ max(1, number of foreground)``.
 
     Examples:
         >>> logits = torch.full((1000, 3), prior_bias(0.01))  # 1000 anchors, 3 classes
-        >>> onehot = torch.zeros(1000, 3)
-        >>> onehot[0, 1] = 1.0  # a single foreground anchor
+        >>> matched = torch.full((1000,), -1)  # background ...
+        >>> matched[0] = 0  # ... one anchor matched to gt 0 (class 1)
         >>> # positive: 0.25 * 0.99**2 * log(100) = 1.1284; 2999 negatives: 0.75 * 0.01**2 * -log(0.99)
-        >>> round(retinanet_cls_loss(logits, onehot).item(), 3)  # each (7.5e-7), sum 0.0023
+        >>> round(retinanet_cls_loss(logits, torch.tensor([1]), matched).item(), 3)  # each 7.5e-7
         1.131
+        >>> matched[1:500] = -2  # ignored (IoU in [0.4, 0.5)): no loss at all
+        >>> # 1502 negative terms remain
+        >>> round(retinanet_cls_loss(logits, torch.tensor([1]), matched).item(), 4)
+        1.1296
     """
-    num_foreground = int((gt_onehot.sum(dim=1) > 0).sum())
+    if not isinstance(matched_idxs, Tensor) or matched_idxs.shape != cls_logits.shape[:1]:
+        raise ValueError("matched_idxs must be an int64 tensor of shape [A] (one per anchor)")
+    foreground = matched_idxs >= 0
+    num_foreground = int(foreground.sum())
+    gt_onehot = torch.zeros_like(cls_logits)  # background: an all-zero row
+    gt_onehot[foreground, labels[matched_idxs[foreground]]] = 1.0
+    # -2 (between the thresholds) is neither positive nor negative: drop it from the loss.
+    valid = matched_idxs != -2
+    loss = sigmoid_focal_loss(cls_logits[valid], gt_onehot[valid], alpha, gamma, reduction="sum")
     # Normalise by positives, not by all anchors: the ~100k easy negatives would make the
     # average tiny and its scale would depend on the anchor count.
-    return sigmoid_focal_loss(cls_logits, gt_onehot, alpha, gamma, reduction="sum") / max(
-        1, num_foreground
-    )
+    return loss / max(1, num_foreground)
 
 
 # --8<-- [end:retinanet_cls_loss]

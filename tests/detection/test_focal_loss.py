@@ -16,6 +16,7 @@ import torch.nn.functional as F
 import torchvision
 from hypothesis import given
 from hypothesis import strategies as st
+from torchvision.models.detection.retinanet import RetinaNetClassificationHead
 
 from tests.support import assert_close, cases, raises_naming, under_test
 
@@ -169,18 +170,34 @@ def test_prior_init_shrinks_the_first_loss() -> None:
     assert_close(prior, torch.tensor(anchors * 0.75 * 1e-4 * -math.log(0.99)), rtol=1e-3)
 
 
-def test_retinanet_cls_loss_matches_torchvision_formula() -> None:
-    """torchvision retinanet.py: sigmoid_focal_loss(..., reduction="sum") / max(1, num_foreground)."""
+def test_retinanet_cls_loss_matches_torchvision_head() -> None:
+    """400 seeded images: torchvision's RetinaNetClassificationHead.compute_loss itself.
+
+    matched_idxs mixes foreground (gt index), background (-1) and ignored (-2) anchors; the
+    head drops -2 anchors and divides by max(1, num_foreground) (retinanet.py).
+    """
     gen = torch.Generator().manual_seed(3)
-    for n_fg in (0, 1, 7):
-        logits = torch.randn(200, 4, generator=gen) * 3
-        onehot = torch.zeros(200, 4)
-        rows = torch.randperm(200, generator=gen)[:n_fg]
-        onehot[rows, torch.randint(0, 4, (n_fg,), generator=gen)] = 1.0
-        expected = torchvision.ops.sigmoid_focal_loss(logits, onehot, reduction="sum") / max(
-            1, n_fg
-        )
-        assert_close(impl.retinanet_cls_loss(logits, onehot), expected)
+    k = 4
+    head = RetinaNetClassificationHead(in_channels=8, num_anchors=1, num_classes=k)
+    for i in range(cases(400)):
+        a, m = int(torch.randint(1, 60, (1,), generator=gen)), i % 4  # m = 0: no gt at all
+        logits = torch.randn(a, k, generator=gen) * 3
+        labels = torch.randint(0, k, (m,), generator=gen)
+        matched = torch.randint(-2, max(m, 0), (a,), generator=gen)  # values in [-2, m)
+        expected = head.compute_loss([{"labels": labels}], {"cls_logits": logits[None]}, [matched])
+        actual = impl.retinanet_cls_loss(logits, labels, matched)
+        assert_close(actual, expected, atol=1e-6, rtol=1e-6, inputs={"matched": matched})
+
+
+def test_retinanet_cls_loss_ignores_the_between_thresholds_band() -> None:
+    # One positive and one ignored anchor, the ignored one with a huge loss if it counted as a
+    # negative (logit 10: p = 0.99995, -0.75 * p^2 * log(1 - p) ~ 7.5 per class).
+    logits = torch.tensor([[5.0, -5.0], [10.0, 10.0]])
+    loss = impl.retinanet_cls_loss(logits, torch.tensor([0]), torch.tensor([0, -2]))
+    only_first = torchvision.ops.sigmoid_focal_loss(
+        logits[:1], torch.tensor([[1.0, 0.0]]), reduction="sum"
+    )
+    assert_close(loss, only_first)
 
 
 # ---------------------------------------------------------------- softmax focal loss
