@@ -123,6 +123,13 @@ REGISTRY: dict[str, Topic] = {
     "precision_recall_f1": Topic("snippets.ml.metrics", ("precision_recall_f1",)),
     "kmeans": Topic("snippets.ml.kmeans", ("assign_labels", "update_centers", "kmeans")),
     "kmeans_plusplus": Topic("snippets.ml.kmeans", ("kmeans_plusplus",)),
+    "logistic_sigmoid": Topic("snippets.ml.logistic_regression", ("sigmoid", "log_loss")),
+    "logistic_gradient": Topic("snippets.ml.logistic_regression", ("gradient",)),
+    "logistic_gd": Topic("snippets.ml.logistic_regression", ("gradient", "fit_gd")),
+    "logistic_newton": Topic("snippets.ml.logistic_regression", ("hessian", "fit_newton")),
+    "pca": Topic("snippets.ml.pca", ("pca",)),
+    "pca_eig": Topic("snippets.ml.pca", ("pca_eig",)),
+    "pca_transform": Topic("snippets.ml.pca", ("transform", "inverse_transform")),
 }
 
 TEXT = {
