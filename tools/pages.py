@@ -23,6 +23,7 @@ CHAPTER_TITLES: dict[str, dict[str, str]] = {
     "detection": {"zh": "目标检测", "en": "Object detection"},
     "segmentation": {"zh": "语义分割", "en": "Segmentation"},
     "selfsup": {"zh": "自监督预训练", "en": "Self-supervised pre-training"},
+    "generative": {"zh": "生成模型", "en": "Generative models"},
     "ml": {"zh": "经典机器学习", "en": "Classic machine learning"},
 }
 CHAPTERS = tuple(CHAPTER_TITLES)

@@ -130,6 +130,23 @@ REGISTRY: dict[str, Topic] = {
     "pca": Topic("snippets.ml.pca", ("pca",)),
     "pca_eig": Topic("snippets.ml.pca", ("pca_eig",)),
     "pca_transform": Topic("snippets.ml.pca", ("transform", "inverse_transform")),
+    "match_detections": Topic("snippets.detection.map", ("_greedy_match", "match_detections")),
+    "average_precision": Topic(
+        "snippets.detection.map", ("precision_recall", "precision_envelope", "average_precision")
+    ),
+    "mean_average_precision": Topic("snippets.detection.map", ("mean_average_precision",)),
+    "box_coder": Topic("snippets.detection.label_assignment", ("encode_boxes", "decode_boxes")),
+    "match_anchors": Topic("snippets.detection.label_assignment", ("match_anchors",)),
+    "linear_sum_assignment": Topic(
+        "snippets.detection.label_assignment", ("linear_sum_assignment",)
+    ),
+    "add_noise": Topic("snippets.generative.diffusion", ("add_noise",)),
+    "make_beta_schedule": Topic("snippets.generative.diffusion", ("make_beta_schedule",)),
+    "ddpm_step": Topic("snippets.generative.diffusion", ("ddpm_step",)),
+    "ddim_step": Topic("snippets.generative.diffusion", ("ddim_step",)),
+    "reparameterize": Topic("snippets.generative.vae", ("reparameterize",)),
+    "gaussian_kl": Topic("snippets.generative.vae", ("gaussian_kl",)),
+    "vae_loss": Topic("snippets.generative.vae", ("gaussian_kl", "vae_loss")),
 }
 
 TEXT = {
