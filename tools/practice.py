@@ -62,6 +62,9 @@ REGISTRY: dict[str, Topic] = {
     "patchify": Topic("snippets.selfsup.mae", ("patchify", "unpatchify")),
     "random_masking": Topic("snippets.selfsup.mae", ("random_masking",)),
     "dino_loss": Topic("snippets.selfsup.dino", ("dino_loss",)),
+    "nt_xent_loss": Topic("snippets.selfsup.contrastive", ("nt_xent_loss",)),
+    "clip_loss": Topic("snippets.selfsup.contrastive", ("clip_loss",)),
+    "info_nce_loss": Topic("snippets.selfsup.contrastive", ("info_nce_loss",)),
     "scaled_dot_product_attention": Topic(
         "snippets.transformer.attention", ("scaled_dot_product_attention",)
     ),
