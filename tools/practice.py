@@ -138,6 +138,11 @@ REGISTRY: dict[str, Topic] = {
         "snippets.detection.map", ("precision_recall", "precision_envelope", "average_precision")
     ),
     "mean_average_precision": Topic("snippets.detection.map", ("mean_average_precision",)),
+    "bilinear_interpolate": Topic("snippets.detection.roi_align", ("bilinear_interpolate",)),
+    "roi_align": Topic(
+        "snippets.detection.roi_align", ("sample_bilinear", "roi_align_grid", "roi_align")
+    ),
+    "roi_pool": Topic("snippets.detection.roi_align", ("roi_pool_bins", "roi_pool")),
     "box_coder": Topic("snippets.detection.label_assignment", ("encode_boxes", "decode_boxes")),
     "match_anchors": Topic("snippets.detection.label_assignment", ("match_anchors",)),
     "linear_sum_assignment": Topic(
