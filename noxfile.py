@@ -32,7 +32,16 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life bann
 SITE = ROOT / "site"
 SITE_STAMP = SITE / ".handbook-inputs"
 # What the built site is made from: a change to any of these makes site/ stale.
-SITE_INPUTS = ("docs", "snippets", "tests", "figures", "hooks", "tools", "overrides", "bench/results.json")
+SITE_INPUTS = (
+    "docs",
+    "snippets",
+    "tests",
+    "figures",
+    "hooks",
+    "tools",
+    "overrides",
+    "bench/results.json",
+)
 SITE_FILES = ("mkdocs.yml", "glossary.yml", "pyproject.toml")
 
 
