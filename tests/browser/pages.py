@@ -40,7 +40,7 @@ class Topic:
 # from docs/zh/<page>.md and docs/en/<page>.md (update them when a page's prose changes).
 TOPICS: tuple[Topic, ...] = (
     Topic("backbone/receptive_field", "感受野", "receptive field", "递推公式", "recurrence"),
-    Topic("backbone/params_flops", "参数量", "parameters", "乘加", "multiply-adds"),
+    Topic("backbone/params_flops", "参数量", "parameters", "MACs", "multiply-adds"),
     Topic("backbone/conv1x1", "1x1 卷积", "1x1 convolution", "升降维", "pointwise"),
     Topic("backbone/conv_numpy", "NumPy 卷积", "NumPy convolution", "互相关", "cross-correlation"),
     Topic("backbone/vit", "ViT", "Vision Transformer", "位置编码", "position embeddings"),
@@ -49,7 +49,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("detection/focal_loss", "Focal Loss", "focal loss", "易分", "easy background"),
     Topic("segmentation/unet", "UNet", "UNet", "收缩路径", "contracting path"),
     Topic("segmentation/sam", "SAM", "Segment Anything", "超网络", "promptable"),
-    Topic("selfsup/dino", "DINO", "DINO", "指数移动平均", "exponential moving average"),
+    Topic("selfsup/dino", "DINO", "DINO", "锐化", "exponential moving average"),
     Topic("selfsup/mae", "掩码自编码器", "MAE", "掩码率", "mask ratio"),
 )
 
