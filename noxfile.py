@@ -281,7 +281,21 @@ def browser(session: nox.Session) -> None:
     _chromium(session, required=True)
     _site(session, force="--build" in session.posargs)
     args = [a for a in session.posargs if a != "--build"]
-    run(session, "python", "-m", "pytest", "-m", "browser", "-p", "no:cacheprovider", *args)
+    # Both cores: tests that share a page visit or a search box are grouped on one worker
+    # (tests/browser/conftest.py), and the workers' metrics are merged at the end.
+    workers = ["-n", str(min(int(_workers()), 2)), "--dist", "loadgroup"]
+    run(
+        session,
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "browser",
+        "-p",
+        "no:cacheprovider",
+        *workers,
+        *args,
+    )
 
 
 @nox.session

@@ -3,11 +3,16 @@
 Nothing here skips: without /usr/bin/chromium or a built site/ the tests fail and say what to do.
 Numbers the tests measure (page weight, search timing, index sizes) are collected in ``metrics``,
 written to ``site/_screenshots/metrics.json`` and printed at the end of the pytest run.
+
+The session runs on both cores (``pytest -n 2 --dist loadgroup``): every test of one page, one
+language's search box or one module is grouped on one worker, so a page is still visited once.
+Each worker writes its numbers to ``metrics.<worker>.json``; the controller merges them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,28 @@ METRICS: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[METRICS] = {}
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
+        for stale in SCREENSHOTS.glob("metrics.*.json"):
+            stale.unlink()
+
+
+def _group(item: pytest.Item) -> str:
+    """The xdist group: tests that share a session fixture's state run on the same worker."""
+    params = getattr(item, "callspec", None)
+    params = params.params if params else {}
+    module = item.path.stem
+    if "path" in params:  # test_pages: the five checks of one page read one visit
+        return f"page:{params['path']}"
+    if module == "test_search" and "lang" in params:  # one search box per language
+        return f"search:{params['lang']}"
+    return f"module:{module}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group(_group(item)))
 
 
 @pytest.fixture(scope="session")
@@ -70,10 +97,32 @@ def metrics(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """Numbers for the reviewer; written to site/_screenshots/metrics.json after the session."""
     collected = request.config.stash[METRICS]
     yield collected
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and collected and pages.SITE.is_dir():
+        SCREENSHOTS.mkdir(exist_ok=True)
+        text = json.dumps(collected, ensure_ascii=False)
+        (SCREENSHOTS / f"metrics.{worker}.json").write_text(text, encoding="utf-8")
+
+
+def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
+    for key, value in part.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _all_metrics(config: pytest.Config) -> dict[str, Any]:
+    """This process's numbers plus every worker's, written once to metrics.json."""
+    collected = dict(config.stash.get(METRICS, {}))
+    for part in sorted(SCREENSHOTS.glob("metrics.*.json")):
+        _merge(collected, json.loads(part.read_text(encoding="utf-8")))
+        part.unlink()
     if collected and pages.SITE.is_dir():
         SCREENSHOTS.mkdir(exist_ok=True)
         text = json.dumps(collected, ensure_ascii=False, indent=2)
         (SCREENSHOTS / "metrics.json").write_text(text + "\n", encoding="utf-8")
+    return collected
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +132,9 @@ def screenshots(site: Path) -> Path:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    collected = config.stash.get(METRICS, {})
+    if hasattr(config, "workerinput"):
+        return
+    collected = _all_metrics(config)
     if collected:
         terminalreporter.section("browser metrics (also in site/_screenshots/metrics.json)")
         for line in summary_lines(collected):
