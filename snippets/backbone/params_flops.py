@@ -11,6 +11,11 @@ Conventions used on this page:
 
 from __future__ import annotations
 
+import copy
+
+import torch
+from torch import nn
+
 IntPair = int | tuple[int, int]
 
 
@@ -229,6 +234,9 @@ def separable_vs_standard(
         >>> round(c["separable_macs"] / c["standard_macs"], 4), round(1 / 256 + 1 / 9, 4)
         (0.115, 0.115)
     """
+    if isinstance(kernel_size, int) and not isinstance(kernel_size, bool) and kernel_size % 2 == 0:
+        # An even k has no symmetric "same" padding: k // 2 would grow the map by one.
+        raise ValueError(f"kernel_size must be odd for 'same' padding, got {kernel_size}")
     p = kernel_size // 2
     depthwise = dict(kernel_size=kernel_size, groups=in_channels)
     return {
@@ -244,3 +252,135 @@ def separable_vs_standard(
 
 
 # --8<-- [end:separable]
+
+
+# --8<-- [start:fold_bn]
+def fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:
+    """One ``nn.Conv2d`` that computes ``bn(conv(x))`` for a BN in eval mode.
+
+    Inference then pays for the conv alone.
+
+    Examples:
+        >>> conv, bn = nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4).eval()
+        >>> fold_bn(conv, bn).bias.shape  # the folded conv always has a bias
+        torch.Size([4])
+    """
+    if not isinstance(conv, nn.Conv2d) or not isinstance(bn, nn.BatchNorm2d):
+        names = f"{type(conv).__name__}, {type(bn).__name__}"
+        raise TypeError(f"need an nn.Conv2d and an nn.BatchNorm2d, got {names}")
+    if bn.training or bn.running_var is None or bn.num_features != conv.out_channels:
+        msg = "bn must be in eval mode, keep running stats and have conv.out_channels"
+        raise ValueError(msg)  # training-mode BN uses batch statistics: nothing to fold
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # gamma / sigma
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    fused = copy.deepcopy(conv)  # same kernel, stride, padding, groups, dilation
+    with torch.no_grad():
+        # W' = W * gamma / sigma, the scale broadcast over output channels (dim 0)
+        fused.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
+        # b' = beta + (b - mu) * gamma / sigma
+        fused.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias)
+    return fused
+
+
+# --8<-- [end:fold_bn]
+
+
+def _check_int(value: int, name: str, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _vit_sizes(img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_prefix_tokens):
+    """Checked sizes shared by ``vit_params`` and ``vit_macs``: (tokens, patch dim, D, hidden)."""
+    (h, w), (ph, pw) = _pair(img_size, "img_size", 1), _pair(patch_size, "patch_size", 1)
+    if ph > h or pw > w:
+        raise ValueError(f"patch_size {patch_size!r} is larger than img_size {img_size!r}")
+    for name, value, low in (
+        ("in_chans", in_chans, 1),
+        ("embed_dim", embed_dim, 1),
+        ("depth", depth, 0),
+        ("num_prefix_tokens", num_prefix_tokens, 0),
+    ):
+        _check_int(value, name, low)  # fmt: skip
+    if isinstance(mlp_ratio, bool) or not isinstance(mlp_ratio, int | float) or mlp_ratio <= 0:
+        raise ValueError(f"mlp_ratio must be a positive number, got {mlp_ratio!r}")
+    patches = (h // ph) * (w // pw)  # timm floors a size that is not a multiple of the patch
+    return patches, ph * pw * in_chans, embed_dim, int(embed_dim * mlp_ratio)
+
+
+# --8<-- [start:transformer]
+def vit_params(
+    img_size: IntPair = 224,
+    patch_size: IntPair = 16,
+    in_chans: int = 3,
+    embed_dim: int = 768,
+    depth: int = 12,
+    mlp_ratio: float = 4.0,
+    num_classes: int = 1000,
+    num_prefix_tokens: int = 1,
+) -> int:
+    """Parameters of a timm-style ViT; the number of heads does not change it.
+
+    Per block (hidden ``H = mlp_ratio * D``): ``qkv`` 3D² + 3D, ``proj`` D² + D, MLP 2DH + H + D,
+    two LayerNorms 4D; with ``H = 4D`` that is ``12 D² + 13 D``.
+
+    Examples:
+        >>> vit_params()  # ViT-B/16: 12 blocks * 7,087,872 + embeddings, final LN and head
+        86567656
+        >>> vit_params(img_size=384) - vit_params()  # only pos_embed grows: (577 - 197) * 768
+        291840
+    """
+    patches, patch_dim, d, hidden = _vit_sizes(
+        img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_prefix_tokens
+    )
+    _check_int(num_classes, "num_classes", 0)
+    attn = 4 * d * d + 4 * d  # qkv (3D^2 + 3D) and proj (D^2 + D)
+    block = attn + 2 * d * hidden + hidden + d + 4 * d  # + fc1, fc2, two LayerNorms
+    embed = patch_dim * d + d + num_prefix_tokens * d  # patch proj, [class]/registers
+    pos = (patches + num_prefix_tokens) * d  # timm: prefix tokens get a row too
+    head = num_classes * (d + 1)
+    return embed + pos + depth * block + 2 * d + head  # 2 * d: the final LayerNorm
+
+
+def vit_macs(
+    img_size: IntPair = 224,
+    patch_size: IntPair = 16,
+    in_chans: int = 3,
+    embed_dim: int = 768,
+    depth: int = 12,
+    mlp_ratio: float = 4.0,
+    num_classes: int = 1000,
+    num_prefix_tokens: int = 1,
+) -> dict[str, int]:
+    """Multiply-accumulates of one ViT forward pass on one image, by where they happen.
+
+    With ``N`` tokens, width ``D`` and MLP hidden ``H``, one block costs ``N (4D² + 2DH)`` in
+    its Linear layers (``12 N D²`` for ``H = 4D``) and ``2 N² D`` in attention (``Q Kᵀ`` and
+    ``A V``; the heads split ``D``, so their number drops out). Softmax, LN, GELU: not counted.
+
+    Examples:
+        >>> m = vit_macs()  # ViT-B/16 at 224: N = 197
+        >>> m["total"], round(m["attention"] / m["total"], 3)
+        (17563828224, 0.041)
+        >>> vit_macs(img_size=384)["total"]  # N = 577: x3.16, while N^2 grew x8.6
+        55484350464
+    """
+    patches, patch_dim, d, hidden = _vit_sizes(
+        img_size, patch_size, in_chans, embed_dim, depth, mlp_ratio, num_prefix_tokens
+    )
+    _check_int(num_classes, "num_classes", 0)
+    n = patches + num_prefix_tokens  # tokens in every block
+    macs = {
+        "patch_embed": patches * patch_dim * d,  # a Linear per patch (strided conv)
+        "linear": depth * n * (4 * d * d + 2 * d * hidden),  # qkv + proj, fc1 + fc2
+        "attention": depth * 2 * n * n * d,  # Q K^T and A V: N x N x D each
+        "head": num_classes * d,  # on one pooled token
+    }
+    macs["total"] = sum(macs.values())
+    return macs
+
+
+# --8<-- [end:transformer]

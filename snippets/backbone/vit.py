@@ -25,6 +25,14 @@ def _to_2tuple(value: int | Sequence[int], name: str) -> tuple[int, int]:
     return pair[0], pair[1]
 
 
+def _check_tensor(x: object, name: str, shape: str, ndim: int) -> None:
+    """A list or NumPy array where a tensor belongs is a TypeError that names the argument."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {shape}, got {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(x.shape)}")
+
+
 # --8<-- [start:patchify]
 def patchify(imgs: Tensor, patch_size: int) -> Tensor:
     """Cut images into non-overlapping ``P x P`` patches and flatten each one.
@@ -41,10 +49,11 @@ def patchify(imgs: Tensor, patch_size: int) -> Tensor:
         >>> patchify(torch.zeros(2, 3, 224, 224), 16).shape  # 14 * 14 = 196 patches of 16*16*3
         torch.Size([2, 196, 768])
     """
-    if imgs.ndim != 4:
-        raise ValueError(f"imgs must have shape [B, C, H, W], got {tuple(imgs.shape)}")
+    _check_tensor(imgs, "imgs", "[B, C, H, W]", 4)
+    if not isinstance(patch_size, int) or isinstance(patch_size, bool):
+        raise TypeError(f"patch_size must be an int, got {patch_size!r}")
+    p = _to_2tuple(patch_size, "patch_size")[0]  # ValueError unless >= 1
     b, c, h, w = imgs.shape
-    p = patch_size
     if h % p or w % p:
         raise ValueError(f"imgs height and width must be divisible by patch_size={p}, got {h}x{w}")
     x = imgs.reshape(b, c, h // p, p, w // p, p)  # split H into (rows of patches, P), same for W
@@ -93,6 +102,8 @@ class PatchEmbed(nn.Module):
         # Like timm, a size that is not a multiple of the patch drops the remainder (floor).
         (h, w), (ph, pw) = self.img_size, self.patch_size
         self.grid_size = (h // ph, w // pw)
+        if min(self.grid_size) < 1:
+            raise ValueError(f"patch_size {patch_size!r} is larger than img_size {img_size!r}")
         self.num_patches = self.grid_size[0] * self.grid_size[1]
         # kernel = stride = patch: the windows tile the image with no overlap and no gaps.
         self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=(ph, pw), stride=(ph, pw))
@@ -101,6 +112,8 @@ class PatchEmbed(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``[B, C, H, W]`` images -> ``[B, N, D]`` tokens, ``N = num_patches``."""
         expected = (self.proj.in_channels, *self.img_size)
+        if not isinstance(x, Tensor):
+            raise TypeError(f"input must be a torch.Tensor [B, C, H, W], got {type(x).__name__}")
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
             # timm's strict_img_size=True check, raised as an exception rather than an assert.
             raise ValueError(
@@ -113,6 +126,12 @@ class PatchEmbed(nn.Module):
 
 
 # --8<-- [end:patch_embed]
+
+
+def _check_tokens(x: object, dim: int) -> None:
+    _check_tensor(x, "x", f"[B, N, {dim}]", 3)
+    if x.shape[-1] != dim:
+        raise ValueError(f"x must have shape [B, N, {dim}], got {tuple(x.shape)}")
 
 
 # --8<-- [start:block]
@@ -130,12 +149,17 @@ class Attention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``[B, N, D]`` -> ``[B, N, D]``."""
+        _check_tokens(x, self.proj.in_features)
         b, n, d = x.shape
         # [B, N, 3*D] -> [3, B, heads, N, D/heads]
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads)
         qkv = qkv.permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
+        # 1/sqrt(d_head): q.k sums d_head products, so its variance grows with d_head; the scale
+        # keeps the softmax out of saturation (Vaswani et al. 2017, sec. 3.2.1).
         attn = (q @ k.transpose(-2, -1)) * self.scale  # [B, heads, N, N]: every token sees all
+        # Same result as F.scaled_dot_product_attention(q, k, v), which timm runs; its fused
+        # kernels never store the N x N matrix (FlashAttention), this naive line does.
         x = attn.softmax(dim=-1) @ v  # [B, heads, N, D/heads]
         return self.proj(x.transpose(1, 2).reshape(b, n, d))
 
@@ -145,6 +169,8 @@ class Mlp(nn.Module):
 
     def __init__(self, dim: int, hidden: int) -> None:
         super().__init__()
+        if hidden < 1:
+            raise ValueError(f"hidden must be >= 1, got {hidden}")
         self.fc1 = nn.Linear(dim, hidden)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden, dim)
@@ -166,6 +192,7 @@ class Block(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``[B, N, D]`` -> ``[B, N, D]``."""
+        _check_tokens(x, self.norm1.normalized_shape[0])
         x = x + self.attn(self.norm1(x))  # LayerNorm *before* the sublayer (ViT eq. 2)
         return x + self.mlp(self.norm2(x))  # (ViT eq. 3)
 
@@ -179,6 +206,8 @@ class VisionTransformer(nn.Module):
     pre-norm encoder, final LayerNorm, linear head on the class token.
 
     Defaults are ViT-B/16 (``timm``'s ``vit_base_patch16_224``); pass small numbers for a tiny ViT.
+    Only ``pos_embed`` and ``cls_token`` are initialised as in timm; the Linear layers keep
+    PyTorch's default init (timm uses truncated normal, std 0.02), so do not copy it as timm's.
 
     Args:
         img_size: input size, int or ``(H, W)``.
@@ -212,6 +241,8 @@ class VisionTransformer(nn.Module):
         mlp_ratio: float = 4.0,
     ) -> None:
         super().__init__()
+        if not isinstance(depth, int) or depth < 0:
+            raise ValueError(f"depth must be an int >= 0, got {depth!r}")
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
         num_tokens = self.patch_embed.num_patches + 1  # + [class]
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
@@ -271,9 +302,11 @@ def resample_abs_pos_embed(
         >>> resample_abs_pos_embed(posemb, (14, 14)) is posemb  # nothing to do
         True
     """
-    if not isinstance(posemb, Tensor) or posemb.ndim != 3 or posemb.shape[0] != 1:
-        shape = tuple(posemb.shape) if isinstance(posemb, Tensor) else type(posemb).__name__
-        raise ValueError(f"posemb must have shape [1, num_prefix_tokens + H*W, D], got {shape}")
+    _check_tensor(posemb, "posemb", "[1, num_prefix_tokens + H*W, D]", 3)
+    if posemb.shape[0] != 1:
+        raise ValueError(
+            f"posemb must have shape [1, num_prefix_tokens + H*W, D], got {tuple(posemb.shape)}"
+        )
     new_h, new_w = _to_2tuple(new_size, "new_size")
     num_tokens = posemb.shape[1]
     if not 0 <= num_prefix_tokens <= num_tokens:
@@ -291,6 +324,9 @@ def resample_abs_pos_embed(
         raise ValueError(
             f"old_size {old_size} needs {old_h * old_w} grid tokens, posemb has {num_grid}"
         )
+    modes = ("nearest", "nearest-exact", "bilinear", "bicubic", "area", "lanczos")
+    if interpolation not in modes:  # F.interpolate's 2-D modes
+        raise ValueError(f"interpolation must be one of {modes}, got {interpolation!r}")
     if antialias and interpolation not in ("bilinear", "bicubic", "lanczos"):
         raise ValueError(
             "antialias=True needs interpolation 'bilinear', 'bicubic' or 'lanczos', "
@@ -301,6 +337,7 @@ def resample_abs_pos_embed(
         return posemb  # same grid: nothing to do (timm's early exit)
     prefix, grid = posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]
     dim, dtype = posemb.shape[-1], posemb.dtype
+    # float32 even for float64 input, as timm does (bfloat16/float16 are upcast for accuracy).
     grid = grid.float().reshape(1, old_h, old_w, dim).permute(0, 3, 1, 2)  # tokens -> [1, D, H, W]
     grid = F.interpolate(grid, size=(new_h, new_w), mode=interpolation, antialias=antialias)
     grid = grid.permute(0, 2, 3, 1).reshape(1, new_h * new_w, dim).to(dtype)  # back to tokens

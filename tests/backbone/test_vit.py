@@ -305,3 +305,59 @@ def test_figures(lang):
         fig = draw(lang)
         assert isinstance(fig, matplotlib.figure.Figure)
         assert fig.axes
+
+
+# ------------------------------------------------------------------ bad input (reliability review)
+
+
+def test_non_tensor_inputs_are_type_errors_naming_the_argument():
+    """Plain lists and NumPy arrays where a tensor belongs: TypeError naming the argument, not an
+    AttributeError from deep inside."""
+    import numpy as np
+
+    as_list = torch.zeros(1, 3, 8, 8).tolist()
+    for bad in (as_list, np.zeros((1, 3, 8, 8))):
+        with raises_naming(TypeError, "imgs", "torch.Tensor"):
+            impl.patchify(bad, 4)
+        with raises_naming(TypeError, "input", "torch.Tensor"):
+            impl.PatchEmbed(img_size=8, patch_size=4)(bad)
+    with raises_naming(TypeError, "posemb", "torch.Tensor"):
+        impl.resample_abs_pos_embed(torch.randn(1, 5, 4).tolist(), (3, 3))
+    for module in (impl.Attention(8, 2), impl.Block(8, 2)):
+        with raises_naming(TypeError, "x", "torch.Tensor"):
+            module(np.zeros((1, 4, 8), dtype=np.float32))
+
+
+def test_bad_sizes_and_options_name_the_argument():
+    with raises_naming(ValueError, "patch_size"):
+        impl.patchify(torch.zeros(1, 3, 8, 8), 0)  # was ZeroDivisionError
+    with raises_naming(ValueError, "patch_size"):
+        impl.patchify(torch.zeros(1, 3, 8, 8), -2)  # was an obscure reshape error
+    with raises_naming(TypeError, "patch_size"):
+        impl.patchify(torch.zeros(1, 3, 8, 8), (2, 4))
+    with raises_naming(ValueError, "patch_size", "img_size"):
+        impl.PatchEmbed(img_size=8, patch_size=16)  # was a 0x0 grid
+    with raises_naming(ValueError, "depth"):
+        impl.VisionTransformer(img_size=8, patch_size=4, embed_dim=8, depth=-1, num_heads=2)
+    with raises_naming(ValueError, "hidden"):
+        impl.Mlp(8, 0)
+    with raises_naming(ValueError, "x", "[B, N, 8]", "(2, 5, 6)"):
+        impl.Attention(8, 2)(torch.zeros(2, 5, 6))  # was a matmul RuntimeError
+    with raises_naming(ValueError, "x", "[B, N, 8]", "(5, 8)"):
+        impl.Block(8, 2)(torch.zeros(5, 8))  # was "not enough values to unpack"
+    with raises_naming(ValueError, "interpolation", "'cubic'"):  # was NotImplementedError
+        impl.resample_abs_pos_embed(torch.randn(1, 5, 4), (3, 3), interpolation="cubic")
+
+
+def test_naive_attention_equals_sdpa():
+    """The page's explicit softmax(q k^T / sqrt(d)) v is what F.scaled_dot_product_attention
+    (timm's fused path) computes, on 50 seeded shapes in float64."""
+    gen = torch.Generator().manual_seed(6)
+    for _ in range(cases(50)):
+        heads, d_head, n = (int(v) for v in torch.randint(1, 6, (3,), generator=gen))
+        attn = impl.Attention(heads * d_head, heads).double()
+        x = torch.randn(2, n, heads * d_head, generator=gen, dtype=torch.float64)
+        with torch.no_grad():
+            q, k, v = attn.qkv(x).reshape(2, n, 3, heads, d_head).permute(2, 0, 3, 1, 4).unbind(0)
+            fused = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, n, -1)
+            assert_close(attn(x), attn.proj(fused), atol=1e-12, inputs={"heads": heads, "n": n})
