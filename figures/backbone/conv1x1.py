@@ -19,8 +19,8 @@ TEXT = {
     },
     "en": {
         "input": "input [1, 3, 2, 2]\n(value = memory order)",
-        "right": "flatten(2).transpose(1, 2)\neach row = one pixel's 3 channels",
-        "wrong": "reshape(B, H*W, C)\neach row = 3 adjacent values in memory",
+        "right": "flatten(2).transpose(1, 2)\neach row = one pixel's\n3 channels",
+        "wrong": "reshape(B, H*W, C)\neach row = 3 values\nadjacent in memory",
         "fake": "column (meant to be channel)",
         "channel": "channel",
         "token": "token",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,12 +47,10 @@ class Layer:
     padding: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("kernel_size", "stride", "dilation"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Layer.{name} must be an int >= 1, got {value!r}")
-        if not isinstance(self.padding, int) or isinstance(self.padding, bool) or self.padding < 0:
-            raise ValueError(f"Layer.padding must be an int >= 0, got {self.padding!r}")
+        lows = {"kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0}
+        for name, low in lows.items():
+            value = _as_int(getattr(self, name), f"Layer.{name}", low)
+            object.__setattr__(self, name, value)  # NumPy ints become plain ints
 
     @property
     def effective_kernel_size(self) -> int:
@@ -60,6 +59,19 @@ class Layer:
 
 
 # --8<-- [end:layer]
+
+
+def _as_int(value: object, name: str, low: int) -> int:
+    """``value`` as a Python int >= ``low`` (NumPy ints accepted; bools and floats not)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)  # int, np.int64, ...; rejects 3.0 and "3"
+    except TypeError:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}") from None
+    if value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return value
 
 
 LayerSpec = Layer | Sequence[int]
@@ -101,10 +113,10 @@ def receptive_field_per_layer(layers: Sequence[LayerSpec]) -> list[tuple[int, in
     r, j = 1, 1  # one input pixel sees itself; input pixels are 1 pixel apart
     history = []
     for layer in _as_layers(layers):
-        # A new layer looks at k_eff neighbouring positions of its input, which lie j apart in
-        # the image: the span grows by (k_eff - 1) * j.
+        # A new layer looks at k_eff neighbouring positions of its input, which lie
+        # j apart in the image: the span grows by (k_eff - 1) * j.
         r = r + (layer.effective_kernel_size - 1) * j
-        j = j * layer.stride  # striding spreads the output positions s times further apart
+        j = j * layer.stride  # striding spreads the outputs s times further apart
         history.append((r, j))
     return history
 
@@ -158,7 +170,7 @@ def receptive_field_closed_form(layers: Sequence[LayerSpec]) -> int:
 
 
 def receptive_field_top_down(layers: Sequence[LayerSpec]) -> int:
-    """RF size by walking from the output back to the input: ``r <- s * (r - 1) + k_eff``.
+    """RF size walking from the output back: ``r <- s * (r - 1) + k_eff``.
 
     This is the other form interviewers write on the board: start from one output position
     (``r = 1``) and ask how many positions of the layer below it needs.
@@ -175,7 +187,7 @@ def receptive_field_top_down(layers: Sequence[LayerSpec]) -> int:
     """
     r = 1
     for layer in reversed(_as_layers(layers)):
-        # r output positions, s apart, each needing k_eff inputs: (r - 1) * s + k_eff inputs.
+        # r outputs, s apart, each needing k_eff inputs: (r - 1) * s + k_eff inputs.
         r = layer.stride * (r - 1) + layer.effective_kernel_size
     return r
 
@@ -203,22 +215,50 @@ def receptive_field_region(layers: Sequence[LayerSpec], index: int) -> tuple[int
         >>> receptive_field_region([Layer(3, padding=1)] * 3, index=10)
         (7, 13)
     """
-    if not isinstance(index, int) or index < 0:
-        raise ValueError(f"index must be an int >= 0, got {index!r}")
+    index = _as_int(index, "index", 0)
     start, j = 0, 1
     for layer in _as_layers(layers):
-        start -= layer.padding * j  # each pad pixel of this layer is j input pixels wide
+        start -= layer.padding * j  # a pad pixel of this layer is j input pixels wide
         j *= layer.stride
     r, _ = receptive_field(layers)
     start += index * j
     return start, start + r - 1
 
 
+def receptive_field_center(layers: Sequence[LayerSpec], index: int) -> float:
+    """Centre of the region of output position ``index``: ``(start + end) / 2``.
+
+    ``center = index * j_L + sum_l ((k_eff_l - 1) / 2 - p_l) * j_{l-1}``: each layer whose
+    padding is not ``(k_eff - 1) / 2`` moves the centre by the difference, in its input's pixels.
+
+    Args:
+        layers: as in :func:`receptive_field_region`.
+        index: position along one axis of the last layer's output, ``>= 0``.
+
+    Returns:
+        The centre in input pixels (a half-integer when the RF size is even).
+
+    Examples:
+        ResNet pads every layer by ``(k - 1) / 2``, VGG's 2x2 pools pad nothing:
+
+        >>> receptive_field_center([Layer(7, 2, 1, 3), Layer(3, 2, 1, 1)], index=5)
+        20.0
+        >>> receptive_field_center(vgg16_layers(), index=0)  # pool5: 32 u + 15.5
+        15.5
+    """
+    index = _as_int(index, "index", 0)
+    offset, j = 0.0, 1
+    for layer in _as_layers(layers):
+        offset += ((layer.effective_kernel_size - 1) / 2 - layer.padding) * j
+        j *= layer.stride
+    return index * j + offset
+
+
 # --8<-- [end:region]
 
 
 # --8<-- [start:vgg16]
-# torchvision.models.vgg cfgs["D"]: 3x3 convs (padding 1) and 2x2 max-pools with stride 2.
+# torchvision.models.vgg cfgs["D"]: 3x3 convs (padding 1), 2x2 max-pools with stride 2.
 VGG16_NAMES = [
     "conv1_1", "conv1_2", "pool1",
     "conv2_1", "conv2_2", "pool2",
@@ -229,7 +269,7 @@ VGG16_NAMES = [
 
 
 def vgg16_layers() -> list[Layer]:
-    """The 18 conv/pool layers of VGG-16 as :class:`Layer` objects, in ``VGG16_NAMES`` order.
+    """The 18 conv/pool layers of VGG-16, in ``VGG16_NAMES`` order.
 
     Returns:
         18 layers: ``Layer(3, 1, 1, 1)`` for a conv, ``Layer(2, 2)`` for a pool.
@@ -239,7 +279,8 @@ def vgg16_layers() -> list[Layer]:
         >>> rf["conv5_3"], rf["pool5"]
         ((196, 16), (212, 32))
     """
-    return [Layer(2, 2) if name.startswith("pool") else Layer(3, padding=1) for name in VGG16_NAMES]
+    pool, conv = Layer(2, 2), Layer(3, padding=1)
+    return [pool if name.startswith("pool") else conv for name in VGG16_NAMES]
 
 
 # --8<-- [end:vgg16]
@@ -247,7 +288,7 @@ def vgg16_layers() -> list[Layer]:
 
 # --8<-- [start:params_3x3]
 def stacked_conv_weights(channels: int, kernel_size: int, depth: int) -> int:
-    """Weights (no bias) of ``depth`` stacked ``kernel_size`` convs with ``channels`` in and out.
+    """Weights (no bias) of ``depth`` stacked ``k x k`` convs, ``C`` in and out.
 
     Args:
         channels: ``C``, input and output channels of every layer.
@@ -266,8 +307,15 @@ def stacked_conv_weights(channels: int, kernel_size: int, depth: int) -> int:
         >>> stacked_conv_weights(C, 7, 1), 49 * C * C
         (200704, 200704)
     """
+    channels = _as_int(channels, "channels", 1)
+    kernel_size = _as_int(kernel_size, "kernel_size", 1)
+    depth = _as_int(depth, "depth", 0)
+    # device="meta": real modules, shapes only (no memory, no init); we only count.
     stack = nn.Sequential(
-        *[nn.Conv2d(channels, channels, kernel_size, bias=False) for _ in range(depth)]
+        *[
+            nn.Conv2d(channels, channels, kernel_size, bias=False, device="meta")
+            for _ in range(depth)
+        ]
     )
     return sum(p.numel() for p in stack.parameters())
 
@@ -276,19 +324,31 @@ def stacked_conv_weights(channels: int, kernel_size: int, depth: int) -> int:
 
 
 # --8<-- [start:erf]
-def input_gradient_map(net: nn.Module, input_shape: tuple[int, int, int, int]) -> Tensor:
-    """|d y / d x| for the centre output position ``y``: the effective receptive field (ERF).
+def input_gradient_map(
+    net: nn.Module,
+    input_shape: tuple[int, int, int, int],
+    n_samples: int = 0,
+    seed: int = 0,
+) -> Tensor:
+    """|dy/dx| for the centre output ``y``: the effective receptive field (ERF).
 
     Luo et al. (NIPS 2016) measure the ERF this way: back-propagate a gradient of 1 from one
     output position (summed over output channels) and look at its magnitude on the input.
 
     Args:
-        net: a fully convolutional module mapping ``[N, C, H, W]`` to ``[N, C', H', W']``.
-        input_shape: ``(1, C, H, W)``; the input is all ones.
+        net: a fully convolutional module mapping ``[N, C, H, W]`` to ``[N, C', H', W']``;
+            it runs in eval mode on a float64 copy.
+        input_shape: ``(1, C, H, W)``.
+        n_samples: ``0`` uses one all-ones input. For a linear net the gradient does not
+            depend on the input, so that is exact; with ReLUs it does, and Luo et al. average
+            the magnitude over many inputs: ``n_samples > 0`` averages over that many
+            standard-normal inputs drawn with ``seed``.
+        seed: seed of those inputs.
 
     Returns:
-        ``[H, W]`` tensor: the gradient magnitude summed over input channels. Its non-zero
-        support is at most the theoretical RF; its mass is usually concentrated near the centre.
+        ``[H, W]`` tensor: the gradient magnitude summed over input channels (and averaged
+        over samples). Its non-zero support is at most the theoretical RF; its mass is
+        usually concentrated near the centre.
 
     Examples:
         >>> net = nn.Conv2d(1, 1, 3, bias=False)
@@ -297,14 +357,25 @@ def input_gradient_map(net: nn.Module, input_shape: tuple[int, int, int, int]) -
         >>> g.shape, int((g > 0).sum())  # a 3x3 kernel: a 3x3 footprint
         (torch.Size([5, 5]), 9)
     """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be an nn.Module, got {type(net).__name__}")
     if len(input_shape) != 4 or input_shape[0] != 1:
         raise ValueError(f"input_shape must be (1, C, H, W), got {tuple(input_shape)}")
-    x = torch.ones(input_shape, dtype=torch.float64, requires_grad=True)
-    y = copy.deepcopy(net).double()(x)  # float64 on a copy: the caller's module is left as is
+    n_samples = _as_int(n_samples, "n_samples", 0)
+    if n_samples == 0:
+        x = torch.ones(input_shape, dtype=torch.float64)
+    else:  # samples in the batch dimension: each sample's output depends on itself only
+        gen = torch.Generator().manual_seed(seed)
+        shape = (n_samples, *input_shape[1:])
+        x = torch.randn(shape, generator=gen, dtype=torch.float64)
+    x.requires_grad_(True)
+    # float64 and eval mode (BatchNorm must not mix samples), on a copy: the caller's
+    # module is left as is.
+    y = copy.deepcopy(net).double().eval()(x)
     cy, cx = y.shape[-2] // 2, y.shape[-1] // 2
-    y[0, :, cy, cx].sum().backward()
+    y[:, :, cy, cx].sum().backward()
     assert x.grad is not None
-    return x.grad[0].abs().sum(dim=0)
+    return x.grad.abs().sum(dim=1).mean(dim=0)
 
 
 # --8<-- [end:erf]

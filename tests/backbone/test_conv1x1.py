@@ -25,7 +25,7 @@ def random_case(gen: torch.Generator, with_bias: bool = True) -> tuple:
     return x, weight, bias
 
 
-def test_three_ways_equal_f_conv2d_on_1000_random_shapes():
+def test_four_ways_equal_f_conv2d_on_1000_random_shapes():
     gen = torch.Generator().manual_seed(0)
     for trial in range(cases(1000)):
         x, weight, bias = random_case(gen, with_bias=trial % 2 == 0)
@@ -33,6 +33,8 @@ def test_three_ways_equal_f_conv2d_on_1000_random_shapes():
         inputs = {"x.shape": tuple(x.shape), "weight.shape": tuple(weight.shape)}
         assert_close(impl.conv1x1_via_linear(x, weight, bias), expected, inputs=inputs, atol=1e-12)
         assert_close(impl.conv1x1_naive(x, weight, bias), expected, inputs=inputs, atol=1e-12)
+        # W @ x.flatten(2): reshape(B, C, H*W) keeps C in place, so no permute is needed.
+        assert_close(impl.conv1x1_via_matmul(x, weight, bias), expected, inputs=inputs, atol=1e-12)
         # flatten(2).transpose(1, 2) is the other correct route (timm's PatchEmbed uses it).
         tokens = F.linear(impl.to_tokens(x), weight, bias)  # [B, H*W, D]
         b, _, h, w = x.shape
@@ -59,7 +61,7 @@ def test_nn_modules_with_shared_weights_agree():
 
 
 def test_plain_reshape_gives_a_different_result():
-    """The source post's recipe: reshape [B, C, H, W] -> [B, H*W, C], then Linear."""
+    """The widely repeated recipe: reshape [B, C, H, W] -> [B, H*W, C], then Linear."""
     gen = torch.Generator().manual_seed(2)
     differing = 0
     for _ in range(cases(500)):
@@ -159,6 +161,48 @@ def test_parameter_counts_match():
         assert n_conv == n_linear == (c + 1) * d
 
 
+# ----------------------------------------------------------------- BN folding
+
+
+def random_bn(gen: torch.Generator, d: int, affine: bool) -> nn.BatchNorm2d:
+    bn = nn.BatchNorm2d(d, eps=float(torch.rand(1, generator=gen)) * 1e-3, affine=affine)
+    bn = bn.double().eval()
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.randn(d, generator=gen, dtype=torch.float64))
+        bn.running_var.copy_(torch.rand(d, generator=gen, dtype=torch.float64) + 0.1)
+        if affine:
+            bn.weight.copy_(torch.randn(d, generator=gen, dtype=torch.float64))
+            bn.bias.copy_(torch.randn(d, generator=gen, dtype=torch.float64))
+    return bn
+
+
+def test_fold_bn_equals_conv_then_bn_and_torch_fusion():
+    gen = torch.Generator().manual_seed(6)
+    for trial in range(cases(200)):
+        x, weight, bias = random_case(gen, with_bias=trial % 2 == 0)
+        bn = random_bn(gen, weight.shape[0], affine=trial % 3 != 0)
+        inputs = {"trial": trial, "x.shape": tuple(x.shape), "bias": bias is not None}
+        w, b = impl.fold_bn(weight, bias, bn)
+        expected = bn(F.conv2d(x, weight[:, :, None, None], bias))
+        assert_close(impl.conv1x1_via_linear(x, w, b), expected, atol=1e-10, inputs=inputs)
+        # The library's own folding (torch.nn.utils.fusion) gives the same numbers.
+        ref_w, ref_b = torch.nn.utils.fusion.fuse_conv_bn_weights(
+            weight[:, :, None, None], bias, bn.running_mean, bn.running_var, bn.eps,
+            bn.weight, bn.bias,
+        )  # fmt: skip
+        assert_close(w, ref_w.flatten(1), atol=1e-12, inputs=inputs)
+        assert_close(b, ref_b, atol=1e-12, inputs=inputs)
+
+
+def test_fold_bn_works_for_a_3x3_kernel_too():
+    gen = torch.Generator().manual_seed(7)
+    weight = torch.randn(5, 3, 3, 3, generator=gen, dtype=torch.float64)
+    bn = random_bn(gen, 5, affine=True)
+    x = torch.randn(2, 3, 8, 8, generator=gen, dtype=torch.float64)
+    w, b = impl.fold_bn(weight, None, bn)
+    assert_close(F.conv2d(x, w, b), bn(F.conv2d(x, weight)), atol=1e-10)
+
+
 # ----------------------------------------------------------------- errors
 
 
@@ -178,6 +222,45 @@ def test_errors():
         impl.to_tokens_wrong(torch.zeros(3, 4))
     with raises_naming(ValueError, "(*, C)", "weight"):
         impl.linear_last_dim(torch.zeros(2, 5), torch.zeros(4, 3))
+    with raises_naming(ValueError, "bias", "[D]"):
+        impl.linear_last_dim(torch.zeros(2, 3), torch.zeros(4, 3), torch.zeros(3))
+    with raises_naming(ValueError, "bias", "[D]"):
+        impl.conv1x1_via_matmul(x, torch.zeros(2, 3), torch.zeros(3))
+
+
+@pytest.mark.parametrize(
+    "fn", ["conv1x1_naive", "conv1x1_via_linear", "conv1x1_via_matmul", "linear_last_dim"]
+)
+def test_lists_numpy_and_mixed_dtypes_are_named(fn):
+    f = getattr(impl, fn)
+    x, w = torch.zeros(1, 3, 2, 2), torch.zeros(2, 3)
+    if fn == "linear_last_dim":
+        x = x.permute(0, 2, 3, 1)
+    with raises_naming(TypeError, "x", "torch.Tensor", "ndarray"):
+        f(x.numpy(), w)
+    with raises_naming(TypeError, "weight", "torch.Tensor", "list"):
+        f(x, w.tolist())
+    with raises_naming(TypeError, "bias", "torch.Tensor", "list"):
+        f(x, w, [0.0, 0.0])
+    if fn != "linear_last_dim":
+        with raises_naming(TypeError, "weight", "dtype", "torch.float32"):
+            f(x, w.double())
+        with raises_naming(TypeError, "bias", "dtype"):
+            f(x, w, torch.zeros(2, dtype=torch.float64))
+
+
+def test_token_functions_and_fold_bn_name_bad_types():
+    for f in (impl.to_tokens, impl.to_tokens_wrong):
+        with raises_naming(TypeError, "x", "torch.Tensor"):
+            f(torch.zeros(1, 3, 2, 2).numpy())
+        with raises_naming(TypeError, "x", "torch.Tensor"):
+            f([[0.0]])
+    with raises_naming(TypeError, "bn", "BatchNorm2d"):
+        impl.fold_bn(torch.zeros(2, 3), None, nn.LayerNorm(2))
+    with raises_naming(ValueError, "bn.num_features", "2"):
+        impl.fold_bn(torch.zeros(2, 3), None, nn.BatchNorm2d(3))
+    with raises_naming(ValueError, "bias", "[D]"):
+        impl.fold_bn(torch.zeros(2, 3), torch.zeros(3), nn.BatchNorm2d(2))
 
 
 # ----------------------------------------------------------------- figure

@@ -7,15 +7,17 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from hypothesis import given
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from torch import nn
 
-from tests.support import assert_close, assert_equal, raises_naming, under_test
+from tests.support import assert_close, assert_equal, cases, raises_naming, under_test
 
 impl = under_test("snippets.backbone.receptive_field")
+dil = under_test("snippets.backbone.receptive_field_dilation")
 
 
 # ----------------------------------------------------------------- independent measurement
@@ -133,6 +135,11 @@ def test_vgg16_receptive_field(name, hand_rf):
     rows, cols, (cy, _) = footprint(net, (1, 1, 320, 320))
     assert rows[1] - rows[0] + 1 == hand_rf and cols[1] - cols[0] + 1 == hand_rf
     assert_equal(np.array(rows), np.array(impl.receptive_field_region(layers, cy)))
+    # The measured centre is half a pixel past u * j_L + (j_L - 1) / 2, not u * j_L: the 2x2
+    # pools pad 0 where (k - 1) / 2 = 0.5 would centre them.
+    j = impl.receptive_field(layers)[1]
+    assert (rows[0] + rows[1]) / 2 == impl.receptive_field_center(layers, cy)
+    assert impl.receptive_field_center(layers, cy) == cy * j + (j - 1) / 2
 
 
 def resnet_longest_path(blocks: list[int], bottleneck: bool, stride_on_1x1: bool = False) -> list:
@@ -177,6 +184,7 @@ def _measured_resnet(model: nn.Module, size: int) -> tuple[tuple[int, int], int]
 def test_resnet50_torchvision_rf_is_427():
     rows, cy = _measured_resnet(torchvision.models.resnet50(weights=None), 512)
     assert rows[1] - rows[0] + 1 == 427
+    assert (rows[0] + rows[1]) / 2 == cy * 32  # every layer pads (k - 1) / 2: centre u * j_L
     assert rows == impl.receptive_field_region(resnet_longest_path([3, 4, 6, 3], True), cy)
 
 
@@ -240,6 +248,56 @@ def test_region_width_and_step(layers, index):
     assert impl.receptive_field_region(layers, index + 1)[0] - start == j
 
 
+@given(path_st, st.integers(0, 50))
+def test_center_is_the_middle_of_the_region(layers, index):
+    start, end = impl.receptive_field_region(layers, index)
+    assert impl.receptive_field_center(layers, index) == (start + end) / 2
+
+
+@pytest.mark.parametrize("u", [0, 1, 3, 6])
+def test_center_vgg_pool5_is_32u_plus_15_5_and_resnet_is_32u(u):
+    assert impl.receptive_field_region(impl.vgg16_layers(), 0) == (-90, 121)  # centre 15.5
+    assert impl.receptive_field_center(impl.vgg16_layers(), u) == 32 * u + 15.5
+    resnet = resnet_longest_path([3, 4, 6, 3], True)
+    assert impl.receptive_field_center(resnet, u) == 32 * u
+
+
+def test_context_module_of_yu_and_koltun_has_rf_67():
+    # Yu & Koltun (ICLR 2016) Table 1: 3x3 convs with dilation 1, 1, 2, 4, 8, 16, 1, then 1x1.
+    rates = [1, 1, 2, 4, 8, 16, 1]
+    per = impl.receptive_field_per_layer([impl.Layer(3, 1, d) for d in rates] + [impl.Layer(1)])
+    assert [r for r, _ in per] == [3, 5, 9, 17, 33, 65, 67, 67]
+
+
+def test_hdc_rule_is_exactly_no_holes_for_rising_rates_from_1():
+    """Every non-decreasing rate list that starts at 1 (2 to 5 layers, rates up to 12)."""
+    import itertools
+
+    checked = 0
+    for n in range(2, 6):
+        for rest in itertools.combinations_with_replacement(range(1, 13), n - 1):
+            rates = [1, *rest]
+            offsets = dil.dilated_offsets(rates)
+            no_holes = offsets == set(range(min(offsets), max(offsets) + 1))
+            assert (dil.hdc_max_gap(rates) <= 3) == no_holes, rates
+            checked += 1
+    assert checked == 1819
+    # Coprime is not enough: [1, 2, 9] has no common factor and still leaves holes.
+    assert math.gcd(2, 9) == 1 and dil.hdc_max_gap([1, 2, 9]) == 5
+    assert dil.hdc_max_gap([1, 2, 5]) == 2
+
+
+@pytest.mark.parametrize("rates", [[2, 2], [1, 2, 5], [1, 2, 9], [1, 3, 2]])
+def test_dilated_offsets_are_the_gradient_footprint_of_conv1d(rates):
+    net = nn.Sequential(*[nn.Conv1d(1, 1, 3, dilation=r) for r in rates])
+    positive_(net, torch.Generator().manual_seed(8))
+    size = 2 * sum(rates) + 1
+    x = torch.ones(1, 1, size, requires_grad=True)
+    net(x)[0, 0, 0].backward()  # the only output position; input index = offset + sum(rates)
+    measured = {int(i) - sum(rates) for i in torch.nonzero(x.grad[0, 0])}
+    assert measured == dil.dilated_offsets(rates)
+
+
 def test_empty_path():
     assert impl.receptive_field([]) == (1, 1)
     assert impl.receptive_field_closed_form([]) == 1
@@ -255,6 +313,44 @@ def test_three_3x3_vs_one_7x7(channels):
     assert impl.receptive_field([(3, 1)] * 3) == impl.receptive_field([(7, 1)]) == (7, 1)
     assert impl.stacked_conv_weights(channels, 3, 3) == 27 * channels**2
     assert impl.stacked_conv_weights(channels, 7, 1) == 49 * channels**2
+
+
+def compose_kernels(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    """One conv kernel equal to conv(w1) then conv(w2), both bias-free, stride 1, no padding.
+
+    Tap (a, b) of w2 reads tap (p, q) of w1 at offset (a + p, b + q), so the merged kernel is
+    the 2-D full convolution of the two, summed over the middle channels.
+    """
+    (d, _, k2, _), (_, c, k1, _) = w2.shape, w1.shape
+    merged = w1.new_zeros(d, c, k1 + k2 - 1, k1 + k2 - 1)
+    for a in range(k2):
+        for b in range(k2):
+            merged[:, :, a : a + k1, b : b + k1] += torch.einsum(
+                "dm,mckl->dckl", w2[:, :, a, b], w1
+            )
+    return merged
+
+
+def test_stacked_linear_convs_are_one_big_conv():
+    """VGG §2.3: without the ReLUs, three 3x3 convs are one 7x7 with a restricted kernel."""
+    gen = torch.Generator().manual_seed(11)
+    for trial in range(cases(50)):
+        c, m, d = (int(v) for v in torch.randint(1, 5, (3,), generator=gen))
+        k1, k2 = (int(v) for v in torch.randint(1, 5, (2,), generator=gen))
+        w1 = torch.randn(m, c, k1, k1, generator=gen, dtype=torch.float64)
+        w2 = torch.randn(d, m, k2, k2, generator=gen, dtype=torch.float64)
+        x = torch.randn(2, c, 12, 12, generator=gen, dtype=torch.float64)
+        inputs = {"trial": trial, "w1.shape": tuple(w1.shape), "w2.shape": tuple(w2.shape)}
+        merged = compose_kernels(w1, w2)
+        assert merged.shape[-1] == k1 + k2 - 1
+        assert_close(F.conv2d(x, merged), F.conv2d(F.conv2d(x, w1), w2), atol=1e-10, inputs=inputs)
+    ws = [torch.randn(4, 4, 3, 3, generator=gen, dtype=torch.float64) for _ in range(3)]
+    seven = compose_kernels(compose_kernels(ws[0], ws[1]), ws[2])
+    assert seven.shape == (4, 4, 7, 7)
+    x = torch.randn(1, 4, 15, 15, generator=gen, dtype=torch.float64)
+    assert_close(
+        F.conv2d(x, seven), F.conv2d(F.conv2d(F.conv2d(x, ws[0]), ws[1]), ws[2]), atol=1e-10
+    )
 
 
 # ----------------------------------------------------------------- effective RF
@@ -305,6 +401,35 @@ def test_erf_mass_concentrates_in_a_fraction_of_trf():
     assert (2 * half + 1) ** 2 / trf**2 < 0.18
 
 
+def test_erf_over_random_inputs():
+    gen = torch.Generator().manual_seed(12)
+    linear = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Conv2d(3, 1, 3, dilation=2))
+    relu = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU(), nn.Conv2d(3, 1, 3, dilation=2))
+    for net in (linear, relu):
+        with torch.no_grad():
+            for p in net.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen))
+    # A linear net's gradient does not depend on the input: any sample gives the same map.
+    ones = impl.input_gradient_map(linear, (1, 2, 15, 15))
+    assert_close(impl.input_gradient_map(linear, (1, 2, 15, 15), n_samples=8), ones, atol=1e-12)
+    # With a ReLU it does: the map is the mean over samples, each taken on its own.
+    averaged = impl.input_gradient_map(relu, (1, 2, 15, 15), n_samples=8, seed=3)
+    xs = torch.randn(
+        (8, 2, 15, 15), generator=torch.Generator().manual_seed(3), dtype=torch.float64
+    )
+    net = relu.double()
+    by_hand = torch.zeros(15, 15, dtype=torch.float64)
+    for x in xs:
+        x = x[None].clone().requires_grad_(True)
+        y = net(x)
+        y[0, :, y.shape[-2] // 2, y.shape[-1] // 2].sum().backward()
+        by_hand += x.grad[0].abs().sum(0) / 8
+    assert_close(averaged, by_hand, atol=1e-12)
+    assert not torch.allclose(averaged, impl.input_gradient_map(relu, (1, 2, 15, 15)))
+    nz = torch.nonzero(averaged > 0)  # support within the 7 x 7 theoretical RF
+    assert int(nz[:, 0].max() - nz[:, 0].min()) + 1 <= 7
+
+
 # ----------------------------------------------------------------- errors
 
 
@@ -340,6 +465,32 @@ def test_bad_layer_lists():
         impl.receptive_field_region([(3, 1)], -1)
     with raises_naming(ValueError, "input_shape", "(1, C, H, W)"):
         impl.input_gradient_map(nn.Identity(), (2, 1, 5, 5))
+    with raises_naming(TypeError, "net", "nn.Module"):
+        impl.input_gradient_map(lambda x: x, (1, 1, 5, 5))
+    with raises_naming(ValueError, "n_samples"):
+        impl.input_gradient_map(nn.Identity(), (1, 1, 5, 5), n_samples=-1)
+    with raises_naming(ValueError, "index"):
+        impl.receptive_field_center([(3, 1)], 1.5)
+    with raises_naming(ValueError, "rates", "2"):
+        dil.hdc_max_gap([3])
+    with raises_naming(ValueError, "rates[1]"):
+        dil.hdc_max_gap([1, 0, 2])
+
+
+@pytest.mark.parametrize(
+    ("args", "name"), [((0, 3, 1), "channels"), ((4, 0, 1), "kernel_size"), ((4, 3, -1), "depth")]
+)
+def test_stacked_conv_weights_rejects_impossible_sizes(args, name):
+    with raises_naming(ValueError, name, "int >="):
+        impl.stacked_conv_weights(*args)
+    assert impl.stacked_conv_weights(4, 3, 0) == 0  # an empty stack has no weights
+
+
+def test_numpy_ints_are_accepted():
+    layer = impl.Layer(np.int64(3), np.int64(2), padding=np.int64(1))
+    assert layer == impl.Layer(3, 2, 1, 1) and type(layer.kernel_size) is int
+    assert impl.receptive_field_region([(3, 1)], np.int64(2)) == (2, 4)
+    assert impl.receptive_field_center([(3, 1)], np.int64(2)) == 3.0
 
 
 # ----------------------------------------------------------------- figures
