@@ -31,6 +31,9 @@ TEXT = {
         "value": "数值",
         "sliding": "A（3×1）沿 x 轴滑过 B（2×2）",
         "flat": "IoU = 0：没有梯度",
+        "ratio": "A 的宽高比 w/h（对数坐标；中心与面积固定，B 为 2×2）",
+        "aspect": "同心、同面积，只改 A 的形状：只有 CIoU 多扣了 αv",
+        "gap": "CIoU 的额外惩罚 αv",
     },
     "en": {
         "disjoint": "disjoint",
@@ -48,6 +51,9 @@ TEXT = {
         "value": "value",
         "sliding": "A (3×1) slides along x across B (2×2)",
         "flat": "IoU = 0: no gradient",
+        "ratio": "aspect ratio w/h of A (log scale; same centre and area, B is 2×2)",
+        "aspect": "same centre, same area, only A's shape changes: only CIoU subtracts αv",
+        "gap": "CIoU's extra penalty αv",
     },
 }
 
@@ -155,4 +161,35 @@ def draw_sliding(lang: str) -> Figure:
     ax.set_xlim(-5, 5)
     ax.set_ylim(-1.05, 1.05)
     ax.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
+    return fig
+
+
+def draw_aspect(lang: str) -> Figure:
+    """A box with B's centre and area but another aspect ratio: DIoU = IoU, CIoU lies below."""
+    t = TEXT[lang]
+    ratio = torch.logspace(-2.0, 2.0, 161, base=2.0, dtype=torch.float64)  # w / h of A
+    w, h = 2 * ratio.sqrt(), 2 / ratio.sqrt()  # area 4, like the 2x2 target
+    target = torch.tensor([[-1.0, -1.0, 1.0, 1.0]], dtype=torch.float64)
+    preds = torch.stack([-w / 2, -h / 2, w / 2, h / 2], dim=1)
+    curves = {
+        "IoU": box_iou(preds, target)[:, 0],
+        "GIoU": generalized_box_iou(preds, target)[:, 0],
+        "DIoU": distance_box_iou(preds, target)[:, 0],
+        "CIoU": complete_box_iou(preds, target)[:, 0],
+    }
+    fig = Figure(figsize=(7, 4.6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    styles = {"IoU": "-", "GIoU": "--", "DIoU": "-.", "CIoU": ":"}
+    for name, values in curves.items():
+        top.plot(ratio.numpy(), values.numpy(), styles[name], linewidth=1.8, label=name)
+    # DIoU - CIoU is exactly alpha * v here: the only term that sees the shape.
+    gap = (curves["DIoU"] - curves["CIoU"]).numpy()
+    bottom.plot(ratio.numpy(), gap, color=GREY, linewidth=1.8, label=t["gap"])
+    bottom.fill_between(ratio.numpy(), 0, gap, color=GREY, alpha=0.15, linewidth=0)
+    bottom.set_xscale("log", base=2)
+    bottom.set_xlabel(t["ratio"])
+    top.set_ylabel(t["value"])
+    top.set_title(t["aspect"], fontsize=10)
+    top.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
+    bottom.legend(loc="upper center", fontsize=8, frameon=False)
     return fig

@@ -37,6 +37,20 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
+# --8<-- [start:modulating_factor]
+def _modulating_factor(p_t: Tensor, gamma: float) -> Tensor:
+    """``(1 - p_t) ** gamma`` with the base clamped at the smallest normal float.
+
+    The value changes only where ``1 - p_t`` rounded to exactly 0 (the factor stays ~0), and
+    the gradient there is 0 instead of ``nan`` when ``gamma < 1``.
+    """
+    tiny = torch.finfo(p_t.dtype).tiny  # 1.2e-38 in float32: tiny ** -1 is still finite
+    return (1 - p_t).clamp(min=tiny) ** gamma
+
+
+# --8<-- [end:modulating_factor]
+
+
 # --8<-- [start:sigmoid_focal_loss]
 def sigmoid_focal_loss(
     inputs: Tensor,
@@ -81,7 +95,9 @@ def sigmoid_focal_loss(
     # BCE on logits uses log-sum-exp: finite for |x| = 100, where log(sigmoid(x)) gives -inf.
     ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
     p_t = p * targets + (1 - p) * (1 - targets)  # probability of the true label
-    loss = ce * (1 - p_t) ** gamma  # easy examples (p_t -> 1) are scaled towards 0
+    # Easy examples (p_t -> 1) are scaled towards 0. A saturated sigmoid gives
+    # 1 - p_t == 0, where pow's backward is inf * 0 = nan for gamma < 1.
+    loss = ce * _modulating_factor(p_t, gamma)
     if alpha >= 0:
         alpha_t = alpha * targets + (1 - alpha) * (1 - targets)  # alpha for positives
         loss = alpha_t * loss
@@ -89,6 +105,57 @@ def sigmoid_focal_loss(
 
 
 # --8<-- [end:sigmoid_focal_loss]
+
+
+# --8<-- [start:sigmoid_focal_loss_grad]
+def sigmoid_focal_loss_grad(
+    inputs: Tensor, targets: Tensor, alpha: float = 0.25, gamma: float = 2
+) -> Tensor:
+    """Closed-form ``d FL / d x`` for hard labels (paper, Appendix B), element-wise.
+
+    With ``y = +1 / -1``, ``x_t = y * x`` and ``p_t = sigmoid(x_t)``:
+    ``dFL/dx = alpha_t * y * (1 - p_t) ** gamma * (gamma * p_t * log(p_t) + p_t - 1)``.
+
+    Args:
+        inputs: logits of any shape.
+        targets: same shape, values 0 or 1.
+        alpha: as in :func:`sigmoid_focal_loss` (``-1``: no weighting).
+        gamma: focusing parameter ``>= 0``.
+
+    Returns:
+        The gradient of ``sigmoid_focal_loss(..., reduction="sum")`` w.r.t. ``inputs``.
+
+    Examples:
+        >>> x = torch.tensor([20.0])  # an easy positive, sigmoid(20) == 1.0 in float32
+        >>> g = sigmoid_focal_loss_grad(x, torch.ones(1), alpha=-1, gamma=0.5)
+        >>> f"{g.item():.2e}"  # finite and ~0, where autograd of the loss gives nan
+        '-1.40e-13'
+    """
+    if not isinstance(inputs, Tensor) or not isinstance(targets, Tensor):
+        raise TypeError("inputs and targets must be torch.Tensor of the same shape")
+    if inputs.shape != targets.shape:
+        raise ValueError(
+            f"targets must have the same shape as inputs {tuple(inputs.shape)}, "
+            f"got {tuple(targets.shape)}"
+        )
+    if bool(((targets != 0) & (targets != 1)).any()):
+        raise ValueError("targets must be hard labels, 0 or 1 (for the closed form)")
+    if not (0 <= alpha <= 1) and alpha != -1:
+        raise ValueError(f"alpha must be in [0, 1] or -1 (no weighting), got {alpha}")
+    _check_gamma(gamma)
+    y = 2 * targets - 1
+    x_t = y * inputs
+    p_t = torch.sigmoid(x_t)
+    q = torch.sigmoid(-x_t)  # 1 - p_t without the rounding to 0 at a saturated sigmoid
+    # gamma * p_t * log(p_t) + p_t - 1 <= 0: it always pushes towards the label, and the
+    # unbounded gamma * q ** (gamma - 1) of the factor is tamed by log(p_t) ~ -q.
+    grad = y * q**gamma * (gamma * p_t * F.logsigmoid(x_t) - q)
+    if alpha >= 0:
+        grad = (alpha * targets + (1 - alpha) * (1 - targets)) * grad
+    return grad
+
+
+# --8<-- [end:sigmoid_focal_loss_grad]
 
 
 # --8<-- [start:softmax_focal_loss]
@@ -148,11 +215,12 @@ def softmax_focal_loss(
     _check_gamma(gamma)
     _check_reduction(reduction)
 
-    safe_target = torch.where(valid, target, torch.zeros_like(target))  # gather needs a real class
+    # gather needs a real class and an int64 index (cross_entropy accepts uint8 too).
+    safe_target = torch.where(valid, target, torch.zeros_like(target)).long()
     log_p = F.log_softmax(logits, dim=1)  # stable, unlike softmax(...).log()
     log_pt = log_p.gather(1, safe_target.unsqueeze(1)).squeeze(1)  # [N, ...]
     pt = log_pt.exp()
-    loss = -((1 - pt) ** gamma) * log_pt
+    loss = -_modulating_factor(pt, gamma) * log_pt  # base kept > 0, as for the sigmoid
     if alpha is not None:
         weights = torch.as_tensor(alpha, dtype=logits.dtype, device=logits.device)
         if weights.shape != (num_classes,) or bool((weights < 0).any() | ~weights.isfinite().all()):
@@ -193,6 +261,33 @@ def prior_bias(prior_probability: float = 0.01) -> float:
 # --8<-- [end:prior_bias]
 
 
+def _check_retinanet_inputs(cls_logits: Tensor, labels: Tensor, matched_idxs: Tensor) -> None:
+    """Raise ``TypeError``/``ValueError`` naming the argument that is not what RetinaNet gets."""
+    for name, value in (
+        ("cls_logits", cls_logits),
+        ("labels", labels),
+        ("matched_idxs", matched_idxs),
+    ):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if cls_logits.ndim != 2 or not cls_logits.is_floating_point():
+        raise ValueError(f"cls_logits must be a float tensor [A, K], got {tuple(cls_logits.shape)}")
+    for name, value, size in (
+        ("labels", labels, None),
+        ("matched_idxs", matched_idxs, cls_logits.shape[0]),
+    ):
+        if value.is_floating_point() or value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name} must hold integers, got dtype {value.dtype}")
+        if value.ndim != 1 or (size is not None and value.shape[0] != size):
+            shape = "[M]" if size is None else f"[A] = [{size}] (one per anchor)"
+            raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
+    k, m = cls_logits.shape[1], labels.shape[0]
+    if bool(((labels < 0) | (labels >= k)).any()):
+        raise ValueError(f"labels must be classes in [0, K) = [0, {k})")
+    if bool(((matched_idxs < -2) | (matched_idxs >= m)).any()):
+        raise ValueError(f"matched_idxs must be in [-2, M) = [-2, {m}): -2, -1 or a gt index")
+
+
 # --8<-- [start:retinanet_cls_loss]
 def retinanet_cls_loss(
     cls_logits: Tensor,
@@ -225,8 +320,7 @@ def retinanet_cls_loss(
         >>> round(retinanet_cls_loss(logits, torch.tensor([1]), matched).item(), 4)
         1.1296
     """
-    if not isinstance(matched_idxs, Tensor) or matched_idxs.shape != cls_logits.shape[:1]:
-        raise ValueError("matched_idxs must be an int64 tensor of shape [A] (one per anchor)")
+    _check_retinanet_inputs(cls_logits, labels, matched_idxs)
     foreground = matched_idxs >= 0
     num_foreground = int(foreground.sum())
     gt_onehot = torch.zeros_like(cls_logits)  # background: an all-zero row

@@ -43,6 +43,9 @@ def iou_pair(
         The IoU in ``[0, 1]``. ``0.0`` when the union is empty (both boxes have zero area), where
         ``box_iou`` and torchvision return ``nan``.
 
+    Raises:
+        ValueError: a box without 4 numbers, or with ``x2 < x1`` / ``y2 < y1`` (naming it).
+
     Examples:
         >>> round(iou_pair((1, 1, 4, 4), (2, 2, 5, 5)), 4)  # overlap 2x2=4, union 9+9-4=14
         0.2857
@@ -51,6 +54,10 @@ def iou_pair(
         >>> iou_pair((0, 0, 4, 4), (1, 1, 3, 3))  # contained: 4 / 16
         0.25
     """
+    for name, box in (("box1", box1), ("box2", box2)):
+        # An inverted box would give a negative area and a wrong IoU without any error.
+        if len(box) != 4 or box[2] < box[0] or box[3] < box[1]:
+            raise ValueError(f"{name} must be (x1, y1, x2, y2) with x2 >= x1, y2 >= y1")
     # The intersection is itself a box: the larger of the top-left corners ...
     ix1, iy1 = max(box1[0], box2[0]), max(box1[1], box2[1])
     # ... and the smaller of the bottom-right corners.
@@ -61,7 +68,8 @@ def iou_pair(
     area1 = (box1[2] - box1[0]) * (box1[3] - box1[1])
     area2 = (box2[2] - box2[0]) * (box2[3] - box2[1])
     union = area1 + area2 - inter  # the overlap was counted twice
-    return inter / union if union > 0 else 0.0
+    # 0.0 for an empty union (two zero-area boxes); a NaN coordinate still gives NaN.
+    return inter / union if union != 0 else 0.0
 
 
 # --8<-- [end:iou_pair]
@@ -95,6 +103,12 @@ def _upcast(boxes: Tensor) -> Tensor:
 
 
 # --8<-- [start:box_area]
+def _box_area(boxes: Tensor) -> Tensor:
+    """``[N]`` areas of already checked boxes."""
+    boxes = _upcast(boxes)
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+
 def box_area(boxes: Tensor) -> Tensor:
     """Areas of boxes in ``(x1, y1, x2, y2)`` format (mirrors ``torchvision.ops.box_area``).
 
@@ -108,8 +122,8 @@ def box_area(boxes: Tensor) -> Tensor:
         >>> box_area(torch.tensor([[0.0, 0.0, 2.0, 3.0], [1.0, 1.0, 1.0, 5.0]]))
         tensor([6., 0.])
     """
-    boxes = _upcast(boxes)
-    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    _check_boxes(boxes, "boxes")  # an inverted box would get a positive "area"
+    return _box_area(boxes)
 
 
 # --8<-- [end:box_area]
@@ -125,7 +139,7 @@ def box_iou_naive(boxes1: Tensor, boxes2: Tensor) -> Tensor:
 
     Returns:
         ``[N, M]`` float64 tensor (Python floats are double precision). Pairs with an empty union
-        give ``0.0`` here (``iou_pair``'s choice) and ``nan`` in ``box_iou``.
+        give ``nan``, as in ``box_iou`` (``iou_pair`` alone returns ``0.0`` there).
 
     Examples:
         >>> a = torch.tensor([[0.0, 0.0, 2.0, 2.0]])
@@ -139,7 +153,11 @@ def box_iou_naive(boxes1: Tensor, boxes2: Tensor) -> Tensor:
     out = torch.zeros(len(rows), len(cols), dtype=torch.float64)
     for i, a in enumerate(rows):  # N * M calls, each a handful of Python float operations
         for j, b in enumerate(cols):
-            out[i, j] = iou_pair(tuple(a), tuple(b))
+            # Two zero-area boxes: iou_pair says 0.0, the baseline keeps box_iou's nan.
+            area_a = (a[2] - a[0]) * (a[3] - a[1])
+            area_b = (b[2] - b[0]) * (b[3] - b[1])
+            empty = area_a == 0 and area_b == 0
+            out[i, j] = math.nan if empty else iou_pair(tuple(a), tuple(b))
     return out
 
 
@@ -149,7 +167,7 @@ def box_iou_naive(boxes1: Tensor, boxes2: Tensor) -> Tensor:
 # --8<-- [start:box_inter_union]
 def _box_inter_union(boxes1: Tensor, boxes2: Tensor) -> tuple[Tensor, Tensor]:
     """Pairwise intersection and union areas, both ``[N, M]`` (inputs already upcast)."""
-    area1, area2 = box_area(boxes1), box_area(boxes2)  # [N], [M]
+    area1, area2 = _box_area(boxes1), _box_area(boxes2)  # [N], [M]
     # [N, 1, 2] against [M, 2] broadcasts to [N, M, 2]: every pair at once, no Python loop.
     top_left = torch.max(boxes1[:, None, :2], boxes2[:, :2])
     bottom_right = torch.min(boxes1[:, None, 2:], boxes2[:, 2:])
@@ -321,6 +339,30 @@ def complete_box_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-7) -> Tenso
 
 
 # --8<-- [start:generalized_box_iou_loss]
+def _check_matched(boxes1: Tensor, boxes2: Tensor, reduction: str) -> tuple[Tensor, Tensor]:
+    """Check matched ``[N, 4]`` pairs and ``reduction``; return both as floats."""
+    _check_boxes(boxes1, "boxes1")
+    _check_boxes(boxes2, "boxes2")
+    if boxes1.shape != boxes2.shape:
+        raise ValueError(
+            "boxes1 and boxes2 must both have shape [N, 4] with the same N (matched pairs), "
+            f"got {tuple(boxes1.shape)} and {tuple(boxes2.shape)}"
+        )
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+    # A loss is computed on floats; integer targets are converted (torchvision does the same).
+    b1 = boxes1 if boxes1.dtype in (torch.float32, torch.float64) else boxes1.float()
+    b2 = boxes2 if boxes2.dtype in (torch.float32, torch.float64) else boxes2.float()
+    return b1, b2
+
+
+def _reduce_loss(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        # mean() of an empty tensor is nan; 0 * sum() is 0 and keeps the graph for backward().
+        return loss.mean() if loss.numel() > 0 else 0.0 * loss.sum()
+    return loss.sum() if reduction == "sum" else loss
+
+
 def generalized_box_iou_loss(
     boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 1e-7
 ) -> Tensor:
@@ -347,31 +389,111 @@ def generalized_box_iou_loss(
         >>> generalized_box_iou_loss(torch.zeros(0, 4), torch.zeros(0, 4), reduction="mean")
         tensor(0.)
     """
-    _check_boxes(boxes1, "boxes1")
-    _check_boxes(boxes2, "boxes2")
-    if boxes1.shape != boxes2.shape:
-        raise ValueError(
-            "boxes1 and boxes2 must both have shape [N, 4] with the same N (matched pairs), "
-            f"got {tuple(boxes1.shape)} and {tuple(boxes2.shape)}"
-        )
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-    # A loss is computed on floats; integer targets are converted (torchvision does the same).
-    b1 = boxes1 if boxes1.dtype in (torch.float32, torch.float64) else boxes1.float()
-    b2 = boxes2 if boxes2.dtype in (torch.float32, torch.float64) else boxes2.float()
+    b1, b2 = _check_matched(boxes1, boxes2, reduction)
     inter_wh = (torch.min(b1[:, 2:], b2[:, 2:]) - torch.max(b1[:, :2], b2[:, :2])).clamp(min=0)
     inter = inter_wh[:, 0] * inter_wh[:, 1]  # [N]: row i against row i only
-    union = box_area(b1) + box_area(b2) - inter
+    union = _box_area(b1) + _box_area(b2) - inter
     c_wh = torch.max(b1[:, 2:], b2[:, 2:]) - torch.min(b1[:, :2], b2[:, :2])
     area_c = c_wh[:, 0] * c_wh[:, 1]
     giou = inter / (union + eps) - (area_c - union) / (area_c + eps)
-    loss = 1 - giou
-    if reduction == "mean":
-        # mean() of an empty tensor is nan; 0 * sum() is 0 and keeps the graph for backward().
-        return loss.mean() if loss.numel() > 0 else 0.0 * loss.sum()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
+    return _reduce_loss(1 - giou, reduction)
 
 
 # --8<-- [end:generalized_box_iou_loss]
+
+
+# --8<-- [start:complete_box_iou_loss]
+def _matched_iou_and_distance(b1: Tensor, b2: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """IoU and the DIoU penalty ``rho^2 / c^2`` of matched pairs, both ``[N]``."""
+    inter_wh = (torch.min(b1[:, 2:], b2[:, 2:]) - torch.max(b1[:, :2], b2[:, :2])).clamp(min=0)
+    inter = inter_wh[:, 0] * inter_wh[:, 1]
+    iou = inter / (_box_area(b1) + _box_area(b2) - inter + eps)
+    c_wh = torch.max(b1[:, 2:], b2[:, 2:]) - torch.min(b1[:, :2], b2[:, :2])
+    c2 = c_wh[:, 0] ** 2 + c_wh[:, 1] ** 2 + eps  # squared diagonal of C
+    centre_gap = (b1[:, :2] + b1[:, 2:]) / 2 - (b2[:, :2] + b2[:, 2:]) / 2
+    return iou, (centre_gap**2).sum(dim=1) / c2
+
+
+def distance_box_iou_loss(
+    boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 1e-7
+) -> Tensor:
+    """DIoU loss ``1 - IoU + rho^2 / c^2`` over matched pairs (as torchvision's).
+
+    Args:
+        boxes1: ``[N, 4]`` predicted boxes in ``(x1, y1, x2, y2)`` format.
+        boxes2: ``[N, 4]`` target boxes, matched row by row with ``boxes1``.
+        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        eps: added to the union and to ``c^2``.
+
+    Returns:
+        ``[N]`` losses in ``[0, 2)`` for ``"none"``, else a scalar.
+    """
+    b1, b2 = _check_matched(boxes1, boxes2, reduction)
+    iou, distance = _matched_iou_and_distance(b1, b2, eps)
+    return _reduce_loss(1 - iou + distance, reduction)
+
+
+def complete_box_iou_loss(
+    boxes1: Tensor, boxes2: Tensor, reduction: str = "none", eps: float = 1e-7
+) -> Tensor:
+    """CIoU loss ``1 - CIoU`` over matched pairs: YOLO's box loss (as torchvision's).
+
+    ``1 - IoU + rho^2 / c^2 + alpha * v``; ``alpha = v / (1 - IoU + v)`` is a constant for
+    autograd, as in torchvision and ultralytics (the AAAI paper's formula, no IoU gate).
+
+    Args:
+        boxes1: ``[N, 4]`` predicted boxes in ``(x1, y1, x2, y2)`` format.
+        boxes2: ``[N, 4]`` target boxes, matched row by row with ``boxes1``.
+        reduction: ``"none"``, ``"mean"`` or ``"sum"``.
+        eps: added to the union, to ``c^2`` and to the denominator of ``alpha``
+            (torchvision 0.29 uses only its default ``1e-7`` for the first two).
+
+    Returns:
+        ``[N]`` losses in ``[0, 2.5)`` for ``"none"``, else a scalar. ``nan`` for a point box
+        (``h = 0`` and ``w = 0``); ultralytics adds ``eps`` to ``h`` to avoid it.
+
+    Examples:
+        >>> pred = torch.tensor([[0.0, 0.0, 2.0, 1.0], [0.0, 0.0, 2.0, 2.0]])
+        >>> target = torch.tensor([[0.0, 0.0, 1.0, 2.0], [0.0, 0.0, 2.0, 2.0]])
+        >>> complete_box_iou_loss(pred, target)  # 1 - (1/3 - 1/16 - alpha * v), and 0
+        tensor([0.7629, 0.0000])
+    """
+    b1, b2 = _check_matched(boxes1, boxes2, reduction)
+    iou, distance = _matched_iou_and_distance(b1, b2, eps)
+    w1, h1 = b1[:, 2] - b1[:, 0], b1[:, 3] - b1[:, 1]
+    w2, h2 = b2[:, 2] - b2[:, 0], b2[:, 3] - b2[:, 1]
+    v = (4 / math.pi**2) * (torch.atan(w2 / h2) - torch.atan(w1 / h1)) ** 2
+    with torch.no_grad():  # a weight, not a path for the gradient
+        alpha = v / (1 - iou + v + eps)
+    return _reduce_loss(1 - iou + distance + alpha * v, reduction)
+
+
+# --8<-- [end:complete_box_iou_loss]
+
+
+# --8<-- [start:box_iou_chunked]
+def box_iou_chunked(boxes1: Tensor, boxes2: Tensor, chunk_size: int = 4096) -> Tensor:
+    """Pairwise IoU, ``chunk_size`` rows of ``boxes1`` at a time: memory O(chunk * M).
+
+    Args:
+        boxes1: ``[N, 4]`` boxes in ``(x1, y1, x2, y2)`` format.
+        boxes2: ``[M, 4]`` boxes in the same format.
+        chunk_size: rows of ``boxes1`` per block, an int ``>= 1``.
+
+    Returns:
+        The same ``[N, M]`` matrix as :func:`box_iou`.
+    """
+    _check_boxes(boxes1, "boxes1")
+    _check_boxes(boxes2, "boxes2")
+    is_int = isinstance(chunk_size, int) and not isinstance(chunk_size, bool)
+    if not is_int or chunk_size < 1:
+        raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+    b1, b2 = _upcast(boxes1), _upcast(boxes2)
+    blocks = []
+    for part in b1.split(chunk_size):  # one [chunk, M, 2] intermediate at a time
+        inter, union = _box_inter_union(part, b2)
+        blocks.append(inter / union)
+    return torch.cat(blocks) if blocks else box_iou(boxes1, boxes2)
+
+
+# --8<-- [end:box_iou_chunked]

@@ -109,6 +109,77 @@ def test_gradient_is_finite_for_large_logits() -> None:
     assert bool(x.grad.isfinite().all())
 
 
+@pytest.mark.parametrize("gamma", [0.25, 0.5, 0.99])
+def test_gamma_below_one_gradient_is_finite_at_a_saturated_sigmoid(gamma: float) -> None:
+    """Appendix A3 of the review: sigmoid(x) == 1.0 in float32 for x >~ 17, so 1 - p_t == 0.
+
+    pow's backward is then gamma * 0 ** (gamma - 1) = inf, times 0: nan in torchvision. The
+    gradient itself is bounded and ~0 (Appendix B): the closed form in float64 says so.
+    """
+    x = torch.tensor([20.0, -20.0, 50.0, -50.0, 17.5, 3.0])
+    t = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 1.0])
+    ours = x.clone().requires_grad_(True)
+    impl.sigmoid_focal_loss(ours, t, gamma=gamma, reduction="sum").backward()
+    theirs = x.clone().requires_grad_(True)
+    torchvision.ops.sigmoid_focal_loss(theirs, t, gamma=gamma, reduction="sum").backward()
+    assert bool(theirs.grad[:4].isnan().all())  # the library's failure this test documents
+    exact = impl.sigmoid_focal_loss_grad(x.double(), t.double(), gamma=gamma)
+    assert_close(ours.grad, exact, atol=1e-9, rtol=1e-4, inputs={"x": x, "gamma": gamma})
+    # The values are still torchvision's.
+    assert_close(
+        impl.sigmoid_focal_loss(x, t, gamma=gamma),
+        torchvision.ops.sigmoid_focal_loss(x, t, gamma=gamma),
+        atol=1e-12,
+    )
+
+
+def test_closed_form_gradient_matches_autograd() -> None:
+    """Paper Appendix B: dFL/dx = alpha_t y (1 - p_t)^g (g p_t log p_t + p_t - 1), float64."""
+    gen = torch.Generator().manual_seed(12)
+    x = torch.randn(400, generator=gen, dtype=torch.float64) * 6
+    t = (torch.rand(400, generator=gen) < 0.4).double()
+    for alpha, gamma in itertools.product([0.25, -1, 1.0], GAMMAS):
+        xs = x.clone().requires_grad_(True)
+        impl.sigmoid_focal_loss(xs, t, alpha, gamma, reduction="sum").backward()
+        expected = impl.sigmoid_focal_loss_grad(x, t, alpha, gamma)
+        assert_close(xs.grad, expected, atol=1e-12, rtol=1e-9, inputs={"alpha": alpha, "g": gamma})
+        tv = x.clone().requires_grad_(True)
+        torchvision.ops.sigmoid_focal_loss(tv, t, alpha, gamma, reduction="sum").backward()
+        assert_close(tv.grad, expected, atol=1e-12, rtol=1e-9)  # not saturated: tv agrees
+    # Bounded for every gamma, also < 1: |dFL/dx| = q^g (q + g p |log p|) <= 1 + g / e with
+    # q = 1 - p_t (p |log p| <= 1/e); the factor's blow-up is multiplied by log p_t ~ -q.
+    grid = torch.linspace(-40, 40, 2001, dtype=torch.float64)
+    for gamma in (0.1, 0.5, 0.99, 2.0):
+        g = impl.sigmoid_focal_loss_grad(grid, torch.ones_like(grid), alpha=-1, gamma=gamma)
+        assert bool((g.abs() <= 1 + gamma / math.e).all() and (g <= 0).all())
+        assert g[-1].abs() < 1e-15  # x = 40: the easy positive's gradient vanishes
+
+
+def test_detached_pt_gives_a_wrong_gradient() -> None:
+    """A common hand-written version detaches p_t (``logpt.data.exp()``): the factor becomes a
+    constant weight. At p_t = 0.9, gamma = 2 the gradient is -0.001 instead of -0.0029."""
+    x = torch.tensor([math.log(9.0)], dtype=torch.float64, requires_grad=True)  # p_t = 0.9
+    log_pt = F.logsigmoid(x)
+    (-((1 - log_pt.detach().exp()) ** 2) * log_pt).sum().backward()
+    detached = x.grad.item()
+    exact = impl.sigmoid_focal_loss_grad(x.detach(), torch.ones(1, dtype=torch.float64), -1, 2)
+    assert math.isclose(detached, -0.001, rel_tol=1e-9)
+    assert math.isclose(exact.item(), 0.01 * (2 * 0.9 * math.log(0.9) - 0.1), rel_tol=1e-9)
+    assert math.isclose(exact.item() / detached, 2.8965, rel_tol=1e-3)
+
+
+def test_closed_form_gradient_errors() -> None:
+    x = torch.zeros(3)
+    with raises_naming(ValueError, "targets", "0 or 1"):
+        impl.sigmoid_focal_loss_grad(x, torch.full((3,), 0.5))
+    with raises_naming(ValueError, "targets", "(3,)"):
+        impl.sigmoid_focal_loss_grad(x, torch.zeros(4))
+    with raises_naming(TypeError, "inputs"):
+        impl.sigmoid_focal_loss_grad([0.0], torch.zeros(1))
+    with raises_naming(ValueError, "alpha"):
+        impl.sigmoid_focal_loss_grad(x, x, alpha=2.0)
+
+
 def test_easy_examples_are_down_weighted() -> None:
     """The modulating factor: at p_t = 0.9, gamma = 2 cuts CE by 100x (paper §3.2)."""
     x = torch.tensor([math.log(0.9 / 0.1)])  # sigmoid(x) = 0.9
@@ -200,6 +271,26 @@ def test_retinanet_cls_loss_ignores_the_between_thresholds_band() -> None:
     assert_close(loss, only_first)
 
 
+def test_retinanet_cls_loss_errors() -> None:
+    logits, labels, matched = torch.zeros(5, 3), torch.tensor([2]), torch.tensor([0, -1, -2, -1, 0])
+    with raises_naming(TypeError, "cls_logits", "list"):
+        impl.retinanet_cls_loss([[0.0] * 3] * 5, labels, matched)
+    with raises_naming(TypeError, "matched_idxs", "ndarray"):
+        impl.retinanet_cls_loss(logits, labels, matched.numpy())
+    with raises_naming(ValueError, "cls_logits", "[A, K]"):
+        impl.retinanet_cls_loss(torch.zeros(5), labels, matched)
+    with raises_naming(ValueError, "matched_idxs", "[A] = [5]"):
+        impl.retinanet_cls_loss(logits, labels, matched[:4])
+    with raises_naming(TypeError, "labels", "integers"):
+        impl.retinanet_cls_loss(logits, labels.float(), matched)
+    with raises_naming(ValueError, "labels", "[0, 3)"):
+        impl.retinanet_cls_loss(logits, torch.tensor([3]), matched)
+    with raises_naming(ValueError, "matched_idxs", "[-2, 1)"):
+        impl.retinanet_cls_loss(logits, labels, torch.tensor([1, -1, -2, -1, 0]))
+    with raises_naming(ValueError, "matched_idxs", "[-2, 1)"):
+        impl.retinanet_cls_loss(logits, labels, torch.tensor([-3, -1, -2, -1, 0]))
+
+
 # ---------------------------------------------------------------- softmax focal loss
 
 
@@ -272,6 +363,27 @@ def test_softmax_alpha_is_per_class_weight() -> None:
     # "mean" divides by the number of elements, F.cross_entropy by the sum of their weights.
     mean = impl.softmax_focal_loss(logits, target, w, 0.0, "mean")
     assert_close(mean, F.cross_entropy(logits, target, weight=w, reduction="sum") / 50, atol=1e-6)
+
+
+def test_softmax_gamma_below_one_gradient_is_finite_at_a_saturated_softmax() -> None:
+    # A logit margin of 30: p_t rounds to 1.0 in float32, (1 - p_t) ** 0.5 has an inf backward.
+    logits = torch.tensor([[30.0, 0.0, 0.0], [0.0, 2.0, -1.0]], requires_grad=True)
+    target = torch.tensor([0, 1])
+    impl.softmax_focal_loss(logits, target, gamma=0.5, reduction="sum").backward()
+    assert bool(logits.grad.isfinite().all())
+    ref = logits.detach().double().requires_grad_(True)  # float64: not saturated, no clamp hit
+    impl.softmax_focal_loss(ref, target, gamma=0.5, reduction="sum").backward()
+    assert_close(logits.grad, ref.grad, atol=1e-6)
+
+
+def test_softmax_accepts_uint8_targets_like_cross_entropy() -> None:
+    logits = torch.randn(4, 3, generator=torch.Generator().manual_seed(13))
+    target = torch.tensor([0, 1, 2, 1], dtype=torch.uint8)
+    assert_close(
+        impl.softmax_focal_loss(logits, target, gamma=0.0),
+        F.cross_entropy(logits, target.long()),
+        atol=1e-6,
+    )
 
 
 def test_softmax_two_classes_alpha_convention() -> None:

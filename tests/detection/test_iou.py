@@ -200,10 +200,21 @@ def test_zero_area_box_inside_a_positive_one() -> None:
 
 def test_iou_pair_returns_zero_for_an_empty_union() -> None:
     # Documented difference: the scalar interview answer guards the division, box_iou does not.
+    # box_iou_naive, the baseline of box_iou, keeps box_iou's nan.
     assert impl.iou_pair((1, 1, 1, 1), (1, 1, 1, 1)) == 0.0
-    pts = torch.tensor([[1.0, 1.0, 1.0, 1.0]])
-    assert_equal(impl.box_iou_naive(pts, pts), torch.tensor([[0.0]], dtype=torch.float64))
+    pts = torch.tensor([[1.0, 1.0, 1.0, 1.0], [2.0, 2.0, 2.0, 5.0]])
+    assert bool(impl.box_iou_naive(pts, pts).isnan().all())
     assert bool(impl.box_iou(pts, pts).isnan().all())
+    assert_close(impl.box_iou_naive(pts, pts), impl.box_iou(pts, pts).double())
+
+
+def test_nan_coordinates_give_nan_in_all_three() -> None:
+    # A NaN coordinate must not turn into a silent 0.0 (union > 0 is False for NaN).
+    bad, good = (0.0, 0.0, float("nan"), 1.0), (0.0, 0.0, 1.0, 1.0)
+    assert math.isnan(impl.iou_pair(bad, good))
+    tb, tg = torch.tensor([bad]), torch.tensor([good])
+    assert bool(impl.box_iou_naive(tb, tg).isnan().all())
+    assert bool(impl.box_iou(tb, tg).isnan().all())
 
 
 def test_rotated_boxes_need_torchvision_fmt_cxcywhr() -> None:
@@ -445,6 +456,110 @@ def test_errors_name_the_argument(name: str) -> None:
         fn(good, torch.tensor([[0.0, 2.0, 1.0, 1.0]]))
 
 
+def test_box_area_matches_torchvision_and_checks_its_input() -> None:
+    gen = torch.Generator().manual_seed(8)
+    boxes = random_boxes(200, gen)
+    assert_equal(impl.box_area(boxes), tv.box_area(boxes))
+    assert_equal(impl.box_area(boxes.to(torch.uint8)), tv.box_area(boxes.to(torch.uint8).int()))
+    with raises_naming(TypeError, "boxes", "[N, 4]", "list"):
+        impl.box_area([[0.0, 0.0, 1.0, 1.0]])
+    with raises_naming(TypeError, "boxes", "[N, 4]", "ndarray"):
+        impl.box_area(boxes.numpy())
+    with raises_naming(ValueError, "boxes", "[N, 4]"):
+        impl.box_area(torch.zeros(2, 5))
+    with raises_naming(ValueError, "boxes", "x2 >= x1"):
+        impl.box_area(torch.tensor([[2.0, 2.0, 0.0, 0.0]]))  # would be a "+4" area
+
+
+def test_iou_pair_rejects_inverted_and_short_boxes() -> None:
+    with raises_naming(ValueError, "box1", "x2 >= x1"):
+        impl.iou_pair((2, 0, 1, 1), (0, 0, 1, 1))  # was a silent 0.0
+    with raises_naming(ValueError, "box2", "y2 >= y1"):
+        impl.iou_pair((0, 0, 1, 1), (0, 2, 1, 1))
+    with raises_naming(ValueError, "box2", "(x1, y1, x2, y2)"):
+        impl.iou_pair((0, 0, 1, 1), (0, 0, 1))
+
+
+@given(positive_grid_boxes)
+def test_ciou_equals_diou_when_aspect_ratios_match(boxes: list[tuple[int, int, int, int]]) -> None:
+    # v = 0 when w/h agree: every box against copies of itself scaled and shifted.
+    b1 = as_tensor(boxes, torch.float64)
+    b2 = torch.cat([b1[:, :2] * 3 + 1, b1[:, :2] * 3 + 1 + (b1[:, 2:] - b1[:, :2]) * 2], dim=1)
+    ciou, diou = impl.complete_box_iou(b1, b2), impl.distance_box_iou(b1, b2)
+    assert_close(ciou.diagonal(), diou.diagonal(), atol=1e-12)
+
+
+MATCHED_LOSSES = ["distance_box_iou_loss", "complete_box_iou_loss"]
+
+
+@pytest.mark.parametrize("name", MATCHED_LOSSES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_matched_losses_match_torchvision(name: str, dtype: torch.dtype) -> None:
+    """Values for the three reductions and gradients, on cases(30) seeded sets of 0-200 pairs."""
+    gen = torch.Generator().manual_seed(17)
+    ours, ref = getattr(impl, name), getattr(tv, name)
+    atol = 1e-5 if dtype == torch.float32 else 1e-10
+    for k in range(cases(30)):
+        n = 0 if k == 0 else int(torch.randint(1, 201, (1,), generator=gen))
+        b1, b2 = random_boxes(n, gen, dtype), random_boxes(n, gen, dtype)
+        b1[:, 2:] += 0.25  # a point box gives nan in both (atan(0 / 0)); checked below
+        for reduction in ("none", "mean", "sum"):
+            assert_close(
+                ours(b1, b2, reduction=reduction),
+                ref(b1, b2, reduction=reduction),
+                atol=atol,
+                inputs={"boxes1": b1, "boxes2": b2, "reduction": reduction},
+            )
+        grads = []
+        for fn in (ours, ref):
+            x = b1.clone().requires_grad_(True)
+            fn(x, b2, reduction="sum").backward()
+            grads.append(x.grad)
+        assert_close(grads[0], grads[1], atol=atol * 10, inputs={"boxes1": b1, "boxes2": b2})
+
+
+def test_ciou_loss_is_one_minus_the_diagonal_and_nan_for_a_point_box() -> None:
+    gen = torch.Generator().manual_seed(19)
+    b1, b2 = random_boxes(60, gen, torch.float64), random_boxes(60, gen, torch.float64)
+    b1[:, 2:] += 0.5
+    b2[:, 2:] += 0.5
+    loss = impl.complete_box_iou_loss(b1, b2)
+    assert_close(loss, 1 - impl.complete_box_iou(b1, b2).diagonal(), atol=1e-6)
+    assert bool(((loss >= 0) & (loss < 2.5)).all())
+    point = torch.tensor([[1.0, 1.0, 1.0, 1.0]])
+    box = torch.tensor([[0.0, 0.0, 2.0, 2.0]])
+    assert bool(impl.complete_box_iou_loss(point, box).isnan().all())
+    assert bool(tv.complete_box_iou_loss(point, box).isnan().all())
+    # torchvision 0.29 passes eps only to alpha; ours uses it in the union and c^2 too.
+    a, b = torch.tensor([[0.0, 0.0, 2.0, 1.0]]), torch.tensor([[0.0, 0.0, 1.0, 2.0]])
+    assert not torch.allclose(
+        impl.complete_box_iou_loss(a, b, eps=1.0), tv.complete_box_iou_loss(a, b, eps=1.0)
+    )
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 64, 4096])
+def test_box_iou_chunked_equals_box_iou(chunk_size: int) -> None:
+    gen = torch.Generator().manual_seed(23)
+    for n in (0, 1, 7, 130):
+        b1, b2 = random_boxes(n, gen), random_boxes(50, gen)
+        assert_close(impl.box_iou_chunked(b1, b2, chunk_size), impl.box_iou(b1, b2), atol=0, rtol=0)
+    with raises_naming(ValueError, "chunk_size"):
+        impl.box_iou_chunked(b1, b2, 0)
+    with raises_naming(TypeError, "boxes2"):
+        impl.box_iou_chunked(b1, [[0, 0, 1, 1]])
+
+
+@pytest.mark.parametrize("name", MATCHED_LOSSES)
+def test_matched_loss_errors(name: str) -> None:
+    fn, good = getattr(impl, name), torch.tensor([[0.0, 0.0, 1.0, 1.0]])
+    with raises_naming(ValueError, "boxes1", "boxes2", "[N, 4]"):
+        fn(good, good.repeat(2, 1))
+    with raises_naming(ValueError, "reduction", "'mean'"):
+        fn(good, good, reduction="avg")
+    with raises_naming(TypeError, "boxes1"):
+        fn([[0.0, 0.0, 1.0, 1.0]], good)
+
+
 def test_giou_loss_errors() -> None:
     good = torch.tensor([[0.0, 0.0, 1.0, 1.0]])
     with raises_naming(ValueError, "boxes1", "boxes2", "[N, 4]"):
@@ -461,9 +576,21 @@ def test_giou_loss_errors() -> None:
 
 
 @pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # no CJK font on CI is fine
-@pytest.mark.parametrize("draw", [figs.draw_cases, figs.draw_geometry, figs.draw_sliding])
+@pytest.mark.parametrize(
+    "draw", [figs.draw_cases, figs.draw_geometry, figs.draw_sliding, figs.draw_aspect]
+)
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures_render(draw: object, lang: str) -> None:
     fig = draw(lang)  # type: ignore[operator]
     assert isinstance(fig, matplotlib.figure.Figure)
     assert fig.axes
+
+
+def test_aspect_figure_separates_ciou_from_diou() -> None:
+    # The sliding figure keeps the shapes fixed, so v is constant; this one varies only the shape.
+    fig = figs.draw_aspect("en")
+    lines = {line.get_label(): line.get_ydata() for line in fig.axes[0].lines}
+    assert_close(lines["DIoU"], lines["IoU"], atol=1e-12)  # same centre: rho = 0
+    gap = lines["DIoU"] - lines["CIoU"]
+    assert gap.min() >= 0 and gap.max() > 0.015 and abs(gap[len(gap) // 2]) < 1e-12
+    assert_close(fig.axes[1].lines[0].get_ydata(), gap, atol=1e-12)  # the lower panel: alpha * v
