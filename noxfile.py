@@ -300,7 +300,11 @@ def browser(session: nox.Session) -> None:
 
 @nox.session
 def practice(session: nox.Session) -> None:
-    """Write practice/<topic>.py to solve yourself; '-- <topic> --check' grades it with the handbook's tests."""
+    """Write practice/<topic>.py to solve yourself; '-- <topic> --check' grades it with the handbook's tests.
+
+    '--check' grades the interview contract the template states, in seconds; '--check --strict'
+    adds the library-exact checks and every seeded case.
+    """
     env(session)
     run(session, "python", "-m", "tools.practice", *session.posargs)
 

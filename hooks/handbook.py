@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import embed, generated, katex, live, pages, search_text  # noqa: E402
+from tools import embed, generated, katex, live, search_text  # noqa: E402
+from tools import figure as figure_tool  # noqa: E402
 from tools import mermaid as mermaid_tool  # noqa: E402
 
 log = logging.getLogger("mkdocs.hooks.handbook")
@@ -105,7 +106,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if not SERVE:
             raise embed.EmbedError(f"{page.file.src_uri}: {error}") from None
         markdown = _problem_box("embedding code", page.file.src_uri, error) + "\n\n" + markdown
-    return pages.FIGURE.sub(lambda m: _figure_html(m, lang), markdown)
+    # Figure links inside code are left as text (tools/figure.substitute), never run.
+    return figure_tool.substitute(markdown, lambda m: _figure_html(m, lang))
 
 
 def _problem_box(what: str, where: str, error: BaseException) -> str:

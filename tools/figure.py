@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -77,9 +78,11 @@ def load(rel: str, func: str):
         spec.loader.exec_module(module)
         _modules[key] = module
     module = _modules[key]
-    if not hasattr(module, func):
+    draw = getattr(module, func, None)
+    # Only a function defined in that module: not an imported helper such as a tool's main().
+    if not callable(draw) or getattr(draw, "__module__", None) != module.__name__:
         raise SystemExit(f"figures/{rel} has no function {func}() (from 'figure:{rel}:{func}')")
-    return getattr(module, func)
+    return draw
 
 
 CACHE = Path(os.environ.get("HANDBOOK_CACHE", ROOT / ".cache")) / "figures"
@@ -96,8 +99,13 @@ def _imports(path: Path, mtime: float) -> tuple[Path, ...]:
         names = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):  # from . import x / from .common import y
+            package = path.relative_to(ROOT).parent.parts
+            base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            names = [module] + [f"{module}.{alias.name}" for alias in node.names]
         for name in names:
             if name.split(".")[0] in LOCAL_PACKAGES:
                 base = ROOT.joinpath(*name.split("."))
@@ -120,13 +128,47 @@ def dependencies(path: Path) -> list[Path]:
     return sorted(seen)
 
 
+@functools.cache
+def _library_versions() -> str:
+    """Figures run small experiments: a new torch or NumPy may change their random streams."""
+    from importlib import metadata
+
+    found = []
+    for name in ("matplotlib", "numpy", "torch", "torchvision", "timm"):
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}=-")
+    return ",".join(found)
+
+
 def _cache_key(rel: str, func: str, lang: str) -> str:
     """Same code, same figure: hash the figure module, every module of ours it imports, and this
     file (a figure changes only when one of them does, so an edit redraws only its figures)."""
-    digest = hashlib.sha256(f"{rel}:{func}:{lang}:{matplotlib.__version__}".encode())
+    digest = hashlib.sha256(f"{rel}:{func}:{lang}:{_library_versions()}".encode())
     for path in [*dependencies(_figure_path(rel, func)), Path(__file__).resolve()]:
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:32]
+
+
+def substitute(markdown: str, replace: Callable[[re.Match[str]], str]) -> str:
+    """Apply ``replace`` to every figure link in prose; links inside code are shown, never run.
+
+    >>> substitute("![a](figure:x/y.py:f) `![b](figure:x/y.py:g)`", lambda m: "FIG")
+    'FIG `![b](figure:x/y.py:g)`'
+    """
+    from tools.check_site import INLINE_CODE
+    from tools.pages import FENCE, FIGURE
+
+    blank = lambda m: re.sub(r"[^\n]", " ", m.group(0))  # noqa: E731 - keeps every offset
+    code = [m.span() for m in FENCE.finditer(markdown)]
+    code += [m.span() for m in INLINE_CODE.finditer(FENCE.sub(blank, markdown))]
+
+    def one(match: re.Match[str]) -> str:
+        inside = any(start <= match.start() < end for start, end in code)
+        return match.group(0) if inside else replace(match)
+
+    return FIGURE.sub(one, markdown)
 
 
 def render_svg(rel: str, func: str, lang: str) -> str:

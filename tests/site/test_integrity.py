@@ -119,7 +119,142 @@ BREAKAGES = {
         lambda t: _edit(t / EN_IOU, lambda s: s + "\nTODO: finish\n"),
         ["TODO left over", "write the missing part or remove the marker"],
     ),
+    "leftover TODO with a full-width colon": (
+        lambda t: _edit(t / ZH_IOU, lambda s: s + "\nTODO：补完\n"),
+        ["docs/zh/detection/iou.md", "TODO left over"],
+    ),
+    "leftover lower-case todo": (
+        lambda t: _edit(t / EN_IOU, lambda s: s + "\ntodo: finish\n"),
+        ["docs/en/detection/iou.md", "TODO left over"],
+    ),
+    "indented code block": (
+        lambda t: _edit(t / ZH_IOU, lambda s: s + "\n\n正文。\n\n    import torch\n    x = 1\n"),
+        ["docs/zh/detection/iou.md: line", "an indented code block ('import torch')"],
+    ),
+    "indented code block inside an admonition": (
+        lambda t: _edit(t / EN_IOU, lambda s: s + "\n\n!!! note\n    Text.\n\n        x = 1\n"),
+        ["docs/en/detection/iou.md: line", "an indented code block ('x = 1')"],
+    ),
+    "raw pre block": (
+        lambda t: _edit(
+            t / EN_IOU, lambda s: s + '\n<pre><code class="language-python">x = 1</code></pre>\n'
+        ),
+        ["docs/en/detection/iou.md: line", "raw <pre>"],
+    ),
+    "setext heading": (
+        lambda t: [_edit(t / p, lambda s: s + "\n\nSection\n-------\n") for p in (ZH_IOU, EN_IOU)],
+        ["'Section' is a setext heading", "write it as '## Section { #some-id }'"],
+    ),
+    "level-4 heading without id": (
+        lambda t: [_edit(t / p, lambda s: s + "\n\n#### Deeper\n") for p in (ZH_IOU, EN_IOU)],
+        ["docs/zh/detection/iou.md:", "heading 'Deeper' has no explicit id"],
+    ),
+    "heading inside an admonition without id": (
+        lambda t: [
+            _edit(t / p, lambda s: s + "\n\n!!! note\n\n    ## Inner\n") for p in (ZH_IOU, EN_IOU)
+        ],
+        ["docs/en/detection/iou.md:", "heading 'Inner' has no explicit id"],
+    ),
+    "heading id drift inside an admonition": (
+        lambda t: [
+            _edit(t / p, lambda s, i=i: s + f"\n\n!!! note\n\n    ### Inner {{ #inner-{i} }}\n")
+            for i, p in enumerate((ZH_IOU, EN_IOU))
+        ],
+        ["differ in heading ids (all levels", "'inner-0'", "'inner-1'"],
+    ),
+    "doctest only in a comment": (
+        lambda t: (t / "snippets/detection/comment.py").write_text(
+            '"""x"""\n# >>> 1\n# 1\n# --8<-- [start:a]\nA = 1\n# --8<-- [end:a]\n'
+        ),
+        ["snippets/detection/comment.py has no doctest"],
+    ),
+    "end marker deleted": (
+        lambda t: _edit(
+            t / "snippets/detection/iou.py", lambda s: s.replace("# --8<-- [end:box_iou]\n", "", 1)
+        ),
+        ["snippets/detection/iou.py: section 'box_iou' has markers ['start']", "publish the rest"],
+    ),
+    "end marker renamed": (
+        lambda t: _edit(
+            t / "snippets/detection/iou.py",
+            lambda s: s.replace("# --8<-- [end:box_iou]", "# --8<-- [end:box_iou_v2]", 1),
+        ),
+        ["section 'box_iou' has markers ['start']", "section 'box_iou_v2' has markers ['end']"],
+    ),
+    "section duplicated": (
+        lambda t: _edit(
+            t / "snippets/detection/iou.py",
+            lambda s: s + "\n# --8<-- [start:box_iou]\nX = 1\n# --8<-- [end:box_iou]\n",
+        ),
+        ["section 'box_iou' has markers ['start', 'end', 'start', 'end']"],
+    ),
+    "include from outside snippets and tests": (
+        lambda t: _edit(t / ZH_IOU, lambda s: s + '\n```python\n--8<-- "tools/pages.py:x"\n```\n'),
+        ["docs/zh/detection/iou.md includes tools/pages.py", "pages embed code only from"],
+    ),
+    "include with single quotes": (
+        lambda t: _edit(t / EN_IOU, lambda s: s + "\n```text\n--8<-- 'snippets/x.py:y'\n```\n"),
+        ["include line \"--8<-- 'snippets/x.py:y'\"", "the one form the checks read"],
+    ),
+    "figure link outside figures": (
+        lambda t: [
+            _edit(t / p, lambda s: s + "\n![x](figure:../snippets/detection/iou.py:box_iou)\n")
+            for p in (ZH_IOU, EN_IOU)
+        ],
+        ["figure:../snippets/detection/iou.py:box_iou must name figures/<chapter>/<topic>.py"],
+    ),
+    "figure link to an absolute path": (
+        lambda t: [
+            _edit(t / p, lambda s: s + "\n![x](figure:/tmp/evil.py:draw)\n")
+            for p in (ZH_IOU, EN_IOU)
+        ],
+        ["figure:/tmp/evil.py:draw must name figures/<chapter>/<topic>.py"],
+    ),
+    "figure link to a missing file or function": (
+        lambda t: [
+            _edit(
+                t / p,
+                lambda s: (
+                    s + "\n![a](figure:detection/nope.py:draw)\n"
+                    "![b](figure:detection/iou.py:no_such_figure)\n"
+                ),
+            )
+            for p in (ZH_IOU, EN_IOU)
+        ],
+        ["figures/detection/nope.py does not exist", "defines no function no_such_figure()"],
+    ),
+    "figure link inside inline code": (
+        lambda t: _edit(t / EN_IOU, lambda s: s + "\nSee `![x](figure:detection/iou.py:draw)`.\n"),
+        ["docs/en/detection/iou.md: 1 'figure:' link(s) inside a code block or inline code"],
+    ),
+    "straight quotes around Chinese text": (
+        lambda t: _edit(t / ZH_IOU, lambda s: s + '\n他说"这是错的"，然后走了。\n'),
+        ["docs/zh/detection/iou.md:", "'\"这是错的\"'", "Chinese curly quotes “这是错的”"],
+    ),
+    "corner quotes": (
+        lambda t: _edit(t / ZH_IOU, lambda s: s + "\n所谓「阈值」就是……\n"),
+        ["'「阈值」'", "Chinese curly quotes"],
+    ),
 }
+
+TYPED_PYTHON_FENCES = [
+    "py3",
+    "pyi",
+    "sage",
+    "numpy",
+    "pycon",
+    "python-console",
+    "Python3",
+    "{ .python }",
+    '{ .python title="x.py" }',
+    "{.py3}",
+    "{.python .no-copy}",
+]
+for _info in TYPED_PYTHON_FENCES:
+    BREAKAGES[f"python typed into a page as ```{_info}"] = (
+        lambda t, i=_info: _edit(t / ZH_IOU, lambda s: s + f"\n```{i}\nprint('hi')\n```\n"),
+        ["a Python block is typed into the page"],
+    )
 
 
 @pytest.mark.parametrize("name", sorted(BREAKAGES))
@@ -129,3 +264,77 @@ def test_check_fails_when_rule_is_broken(tree: Path, name: str) -> None:
     errors = "\n".join(check_site.check(tree))
     for phrase in expected:
         assert phrase in errors, f"{name}: expected {phrase!r} in:\n{errors}"
+
+
+def test_quotes_in_code_math_titles_and_attributes_are_not_flagged() -> None:
+    """The zh quote rule reads prose only: code, math, link titles, HTML and admonition titles
+    keep their straight quotes."""
+    page = (
+        '!!! warning "常见误区"\n'
+        '    ??? question easy "为什么"\n'
+        '=== "标签"\n'
+        'Code `x = "中文"` and $\\text{"中文"}$, a [link](u "标题"), <span title="中文">x</span>.\n'
+        '```python\ns = "中文"\n```\n'
+        'English "quotes" stay too, and “中文” is right.\n'
+    )
+    assert check_site.zh_quote_problems(page) == []
+    assert check_site.zh_quote_problems('他说"对"。') == [(1, '"对"')]
+
+
+@pytest.mark.parametrize("info", ["text", "bash", "mermaid", "pytb", "", "{ .text }"])
+def test_non_python_fences_are_not_python(info: str) -> None:
+    assert not check_site.is_python(check_site.fence_language(info))
+
+
+def test_scanner_does_not_call_prose_in_lists_and_admonitions_code() -> None:
+    """Continuation paragraphs of list items and admonition bodies are indented, not code."""
+    page = (
+        "- item\n\n    more of the item\n\n"
+        "1. step\n\n    more of the step\n\n"
+        '!!! note "t"\n    body\n\n    more body\n\n'
+        '??? question easy "q"\n\n    answer\n\n    - a list\n\n        its paragraph\n'
+    )
+    headings, problems = check_site.scan_blocks(page)
+    assert problems == [] and headings == []
+
+
+def test_figure_cache_key_covers_relative_imports_and_libraries(tmp_path: Path) -> None:
+    """An edit to a module a figure imports (even relatively) must change its cache key."""
+    from tools import figure
+
+    pkg = tmp_path / "figures" / "demo"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "common.py").write_text("STYLE = 1\n")
+    (pkg / "page.py").write_text("from .common import STYLE\n\ndef draw(lang):\n    return STYLE\n")
+    old = figure.ROOT
+    try:
+        figure.ROOT = tmp_path
+        deps = figure.dependencies(pkg / "page.py")
+    finally:
+        figure.ROOT = old
+    assert pkg / "common.py" in deps
+    assert "torch=" in figure._library_versions() and "numpy=" in figure._library_versions()
+
+
+def test_figure_function_must_be_defined_in_the_figure_module() -> None:
+    """`figure:x.py:np` must not call something the module merely imported."""
+    from tools import figure
+
+    with pytest.raises(SystemExit, match="has no function"):
+        figure.load("detection/iou.py", "Figure")  # imported from matplotlib, not a figure
+
+
+def test_figure_links_inside_code_are_not_drawn() -> None:
+    """The build hook draws figures through figure.substitute: code only shows the syntax."""
+    from tools import figure
+
+    page = (
+        "![a](figure:detection/iou.py:draw_cases)\n\n"
+        "```markdown\n![b](figure:../../evil.py:run)\n```\n\n"
+        "Inline `![c](figure:/tmp/evil.py:run)` too.\n"
+    )
+    drawn: list[str] = []
+    out = figure.substitute(page, lambda m: drawn.append(m.group("path")) or "<svg/>")
+    assert drawn == ["detection/iou.py"]
+    assert out.startswith("<svg/>") and "figure:../../evil.py:run" in out

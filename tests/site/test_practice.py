@@ -6,11 +6,14 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import re
 from pathlib import Path
 
 import pytest
 
 from tools import practice
+
+ROOT = practice.ROOT
 
 
 @pytest.mark.parametrize("name", sorted(practice.REGISTRY))
@@ -92,3 +95,121 @@ def test_grading_explains_a_wrong_attempt(tmp_path: Path) -> None:
     assert code == 1
     for phrase in ("项检查未通过", "第一个不同的元素", "期望", "实际", "boxes1 ="):
         assert phrase in report, report
+    # a seeded loop goes on after the first failure and shows the smallest failing case
+    assert "这是输入最小的一个" in report, report
+
+
+@pytest.mark.parametrize("name", sorted(practice.REGISTRY))
+def test_template_hands_out_no_twin_of_the_answer(name: str) -> None:
+    """The helpers block imports neither a naive/fast twin nor a withheld helper."""
+    tree = ast.parse(practice.template(name))
+    imported = {
+        alias.name for node in tree.body if isinstance(node, ast.ImportFrom) for alias in node.names
+    }
+    leaked = imported & set(practice.equivalents(name))
+    assert not leaked, f"the {name} template hands out {sorted(leaked)}, which compute the answer"
+    assert not imported & set(practice.REGISTRY[name].functions)
+
+
+@pytest.mark.parametrize(
+    ("name", "twins"),
+    [
+        ("nms", {"nms_naive"}),
+        ("batched_nms", {"batched_nms_per_class"}),
+        ("box_iou", {"box_iou_naive", "_box_inter_union"}),
+        ("conv2d", {"conv2d_naive", "im2col"}),
+        ("conv2d_naive", {"conv2d"}),
+        ("patchify", {"patchify_naive"}),
+        ("dino_loss", {"dino_loss_naive"}),
+        ("receptive_field", {"receptive_field_per_layer"}),
+    ],
+)
+def test_known_twins_are_withheld(name: str, twins: set[str]) -> None:
+    """The reliability review's list: each of these let `return twin(...)` pass every check."""
+    assert twins <= set(practice.equivalents(name))
+
+
+def test_every_strict_test_exists() -> None:
+    """A renamed test would silently leave the strict registry (and grade it by default)."""
+    for path, names in practice.STRICT_TESTS.items():
+        defined = set(
+            re.findall(r"^def (test_\w+)", (ROOT / path).read_text(encoding="utf-8"), re.M)
+        )
+        assert set(names) <= defined, f"{path} has no {sorted(set(names) - defined)}"
+
+
+def test_template_states_the_contract_and_the_strict_checks() -> None:
+    code = practice.template("nms")
+    for phrase in ("interview contract", "TypeError", "ValueError", "names the", "--strict"):
+        assert phrase in code
+    assert "test_threshold_compared_in_float64_like_torchvision" in code
+    assert "_check_nms_inputs" in code  # the checks that raise exactly those errors
+    assert max(len(line) for line in code.splitlines()[:20]) <= 100
+
+
+def test_a_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:
+    attempt = tmp_path / "box_iou.py"
+    attempt.write_text("import torch\n\n\ndef box_iou(boxes1, boxes2)\n    return boxes1\n")
+    code, report = practice.grade("box_iou", "en", attempt)
+    assert code == 1
+    assert "line 4: syntax error" in report and "def box_iou(boxes1, boxes2)" in report, report
+    assert "No test called" not in report
+
+
+def test_an_error_at_import_is_reported_as_itself(tmp_path: Path) -> None:
+    attempt = tmp_path / "box_iou.py"
+    attempt.write_text(
+        "import torch\n\nSCALE = 1 / 0\n\n\ndef box_iou(boxes1, boxes2):\n    return 0\n"
+    )
+    code, report = practice.grade("box_iou", "en", attempt)
+    assert code == 1
+    assert "line 3: SCALE = 1 / 0" in report and "ZeroDivisionError" in report, report
+
+
+TEXTBOOK_NMS = """
+import torch
+from snippets.detection.nms import _check_nms_inputs
+
+
+def nms(boxes, scores, iou_threshold):
+    iou_threshold = _check_nms_inputs(boxes, scores, iou_threshold)
+    x1, y1, x2, y2 = boxes.unbind(1)
+    areas = (x2 - x1) * (y2 - y1)
+    order = scores.argsort(descending=True)
+    keep = []
+    while order.numel() > 0:
+        i, rest = order[0], order[1:]
+        w = (torch.minimum(x2[i], x2[rest]) - torch.maximum(x1[i], x1[rest])).clamp(min=0)
+        h = (torch.minimum(y2[i], y2[rest]) - torch.maximum(y1[i], y1[rest])).clamp(min=0)
+        inter = w * h
+        iou = inter / (areas[i] + areas[rest] - inter)
+        keep.append(int(i))
+        order = rest[iou <= iou_threshold]
+    return torch.tensor(keep, dtype=torch.int64)
+"""
+
+
+def test_a_textbook_nms_passes_the_contract(tmp_path: Path) -> None:
+    """Unstable sort, `<=` instead of `not >`: right in an interview, wrong only in --strict."""
+    attempt = tmp_path / "nms.py"
+    attempt.write_text(TEXTBOOK_NMS)
+    code, report = practice.grade("nms", "en", attempt)
+    assert code == 0, report
+    assert "--strict runs them" in report
+
+
+def test_strict_tests_are_found_by_registry_name_or_marker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--check` leaves these out: listed in STRICT_TESTS, or marked @pytest.mark.strict."""
+    from tools import practice_plugin as plugin
+
+    class Item:
+        def __init__(self, name: str, marked: bool) -> None:
+            self.name, self.originalname, self.marked = f"{name}[x]", name, marked
+
+        def get_closest_marker(self, marker: str) -> object | None:
+            return object() if self.marked and marker == "strict" else None
+
+    monkeypatch.setattr(plugin, "STRICT_TESTS", {"test_listed"})
+    assert plugin._is_strict(Item("test_listed", False))
+    assert plugin._is_strict(Item("test_marked", True))
+    assert not plugin._is_strict(Item("test_contract", False))
