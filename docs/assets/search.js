@@ -307,6 +307,7 @@
   // Material fetches its index (empty here: the configuration only) as soon as the page loads;
   // hold that request back until the reader opens the search.
   var INDEX = /\/search\/search_index\.json$/;
+  var SITEMAP = /\/sitemap\.xml$/;
   var waiting = [];
   var wanted = false;
   var open = XMLHttpRequest.prototype.open;
@@ -316,6 +317,14 @@
     return open.apply(this, arguments);
   };
   XMLHttpRequest.prototype.send = function () {
+    if (SITEMAP.test(this.__hbUrl || "")) {
+      // Material fetches sitemap.xml under every <link rel=alternate> to map pages between
+      // languages; mkdocs-static-i18n's alternates are already the translated page, so each
+      // request is a 404 page (about 46 KiB each). Fail it at once, as the 404 did.
+      var xhr = this;
+      setTimeout(function () { xhr.dispatchEvent(new ProgressEvent("error")); }, 0);
+      return;
+    }
     if (!wanted && INDEX.test(this.__hbUrl || "")) {
       waiting.push([this, arguments]);
       return;
