@@ -5,9 +5,9 @@ tools/, overrides/, bench/, mkdocs.yml, glossary.yml; the KaTeX download is link
 again); every topic page of both languages is copied under new names (``<topic>_scale<k>.md``,
 added to the nav next to the original) until there are ``factor`` times as many, and the site is
 built. We report the build time per page (wall and CPU seconds; the fit uses CPU time, which
-other processes on a shared machine do not inflate) and the search-index size per language (zh:
-``site/search/search_index.json``, en: ``site/en/search/search_index.json``) so the cost of growth
-is known before it is paid. Targets: build time grows linearly, and each language's index stays
+other processes on a shared machine do not inflate) and the search-index size per language (Pagefind's
+files of that language under ``site/pagefind/``: metadata, index chunks, page fragments) so the
+cost of growth is known before it is paid. Targets: build time grows linearly, and each language's index stays
 under 60 KB per page.
 
     python -m bench.site_scale                 # factors 1, 4, 10 -> "site_scale" in bench/results.json
@@ -125,11 +125,16 @@ def build(dest: Path, strict: bool) -> tuple[float, float, int, str]:
 def measure_site(dest: Path) -> dict[str, Any]:
     site, docs = dest / "site", dest / "docs"
     out: dict[str, Any] = {"pages": {}, "index_bytes": {}, "index_entries": {}}
+    bundle = site / "pagefind"
+    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
     for lang in LANGS:
-        index = site / ("search" if lang == "zh" else "en/search") / "search_index.json"
         out["pages"][lang] = sum(1 for _ in (docs / lang).rglob("*.md"))
-        out["index_bytes"][lang] = index.stat().st_size
-        out["index_entries"][lang] = len(json.loads(index.read_text(encoding="utf-8"))["docs"])
+        # Pagefind's files of one language: its metadata, index chunks and page fragments (a
+        # query fetches the metadata and only the chunks and fragments it needs).
+        files = [*bundle.glob(f"pagefind.{lang}_*.pf_meta"), *bundle.glob(f"index/{lang}_*")]
+        files += bundle.glob(f"fragment/{lang}_*")
+        out["index_bytes"][lang] = sum(f.stat().st_size for f in files)
+        out["index_entries"][lang] = entry["languages"][lang]["page_count"]
     html = [p.stat().st_size for p in site.rglob("*/index.html") if "_scale" not in str(p)]
     out["html_bytes_mean"] = round(sum(html) / len(html)) if html else None
     return out

@@ -11,7 +11,8 @@
   Chromium, cached); where Chromium is missing, the same pinned copy is served to the pages that
   have a diagram instead of the CDN copy Material would fetch;
 * 404: each language gets its own not-found page (/404.html in Chinese, /en/404.html);
-* search: one index per language, so a reader searches the pages of the language they read;
+* search: Pagefind indexes the built site, one index per language, so a reader searches the pages
+  of the language they read (tools/search_index.py);
 * localisation of mkdocstrings' section titles for each language build.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import logging
 import os
 import re
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import embed, generated, katex, live, search_text  # noqa: E402
+from tools import embed, generated, katex, live, search_index, search_text  # noqa: E402
 from tools import figure as figure_tool  # noqa: E402
 from tools import mermaid as mermaid_tool  # noqa: E402
 
@@ -65,10 +65,6 @@ def on_config(config: Any) -> Any:
     mkdocstrings = config.plugins.get("mkdocstrings")
     if mkdocstrings is not None:  # its on_config reads config.locale or the theme language
         mkdocstrings.config["locale"] = lang
-    # The search plugin loads this user dictionary in its own on_config, which runs after ours.
-    user_dict = ROOT / ".cache" / "jieba_user_dict.txt"
-    user_dict.parent.mkdir(exist_ok=True)
-    user_dict.write_text(generated.jieba_user_dict(), encoding="utf-8")
     katex.ensure()
     _ensure_mermaid()
     search_text.install()
@@ -164,7 +160,7 @@ def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
         )
 
     content = QUESTION_DETAILS.sub(question, content)
-    page.handbook_search_html = search_text.for_index(content, page.file.src_uri)
+    page.handbook_search_html = ""  # Pagefind indexes the built pages (tools/search_index.py)
     if 'class="mermaid"' in content:
         content = MERMAID_BLOCK.sub(_diagram, content)
     if 'class="mermaid"' in content:  # no Chromium on this machine: the reader's browser draws
@@ -310,34 +306,12 @@ def _finish_site(config: Any) -> None:
     if "en" in _not_found:
         (site / "en").mkdir(exist_ok=True)
         (site / "en" / "404.html").write_text(_not_found["en"], encoding="utf-8")
-    _split_search_index(site)
-
-
-CODE_BLOCK = re.compile(r"<pre>.*?</pre>", re.S)
-
-
-def _split_search_index(site: Path) -> None:
-    """Write one search index per language: zh at /search/, en at /en/search/."""
-    index_path = site / "search" / "search_index.json"
-    if not index_path.exists():
-        return
-    index = json.loads(index_path.read_text(encoding="utf-8"))
-    for doc in index["docs"]:
-        # Code blocks are a third of the index and every page downloads it: readers find code by
-        # the prose, headings and inline code around it.
-        doc["text"] = CODE_BLOCK.sub(" ", doc["text"])
-    zh = [d for d in index["docs"] if not d["location"].startswith("en/")]
-    en = [
-        dict(d, location=d["location"][3:])
-        for d in index["docs"]
-        if d["location"].startswith("en/")
-    ]
-    for path, docs in ((index_path, zh), (site / "en" / "search" / "search_index.json", en)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        payload = dict(index, docs=docs)
-        path.write_text(
-            json.dumps(payload, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
-        )
+    search_index.empty_material_index(site)
+    search_index.write_vocabularies(site, ROOT / "docs", generated.load_glossary())
+    if SERVE:  # the reload does not wait for the index; a search sees it a few seconds later
+        search_index.build_in_background(site)
+    else:
+        search_index.build(site)
 
 
 def on_shutdown() -> None:

@@ -105,16 +105,6 @@ def glossary(lang: str, src: str) -> str:
     return "\n".join(rows)
 
 
-def jieba_user_dict() -> str:
-    """One line per Chinese term, with a high frequency so jieba keeps it whole."""
-    words: list[str] = []
-    for term in load_glossary():
-        for word in [term["zh"], *term.get("zh_also", [])]:
-            if any("\u4e00" <= ch <= "\u9fff" for ch in word) and " " not in word:
-                words.append(f"{word} 100000 n")
-    return "\n".join(dict.fromkeys(words)) + "\n"
-
-
 def api(lang: str, src: str) -> str:
     out = []
     for chapter in pages.CHAPTERS:

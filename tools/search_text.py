@@ -1,11 +1,10 @@
-"""What the search index reads of a page: its prose, without the markup nobody searches.
+"""What the search reads of a page: its prose, without the markup nobody searches.
 
-Material's search plugin parses every page's HTML with Python's ``html.parser``. Our pages carry
-KaTeX's rendered formulas (dozens of nested spans per symbol), highlighted code (a span per
-token), inline SVG diagrams and figures as data URIs: most of the parsing time, and none of it
-text a reader types into the search box (code blocks were already dropped from the index to keep
-it small). ``lighten`` keeps headings, prose, inline code, tables and the question titles;
-``install`` makes the plugin index that lighter copy while readers get the full page.
+Pagefind indexes the built pages (``tools/search_index.py``); Material's search plugin still runs,
+to give the search box its configuration, and ``install`` makes it index nothing (it used to
+spend a quarter of the build parsing formulas, code and inline SVG). ``lighten`` is the prose of
+a page without formulas, code blocks, diagrams and inline images: the text the word lists for
+query segmentation and spelling correction are made from.
 """
 
 from __future__ import annotations
@@ -33,30 +32,8 @@ def lighten(html: str) -> str:
     return html
 
 
-_HEADING = re.compile(r"<h([1-6])\b[^>]*>.*?</h\1>", re.S)
-# Pages indexed by their headings only: the API reference repeats every docstring of snippets/,
-# which the topic pages already explain in prose (it was a third of the index).
-HEADINGS_ONLY = ("reference.md",)
-
-
-def headings(html: str) -> str:
-    """Only the headings of a page (their ids and text), for pages found by name.
-
-    Examples:
-        >>> headings('<h2 id="nms">nms</h2><p>long docstring</p><h3 id="a">a</h3>')
-        '<h2 id="nms">nms</h2>\\n<h3 id="a">a</h3>'
-    """
-    return "\n".join(m.group(0) for m in _HEADING.finditer(html))
-
-
-def for_index(html: str, src_uri: str) -> str:
-    """What the search index reads of the page ``src_uri`` (e.g. ``en/reference.md``)."""
-    name = src_uri.split("/", 1)[-1]
-    return headings(html) if name in HEADINGS_ONLY else lighten(html)
-
-
 def install() -> None:
-    """Let Material's search index read ``page.handbook_search_html`` when a page has one."""
+    """Let Material's search plugin read ``page.handbook_search_html`` (empty) instead of the page."""
     from material.plugins.search import plugin
 
     index_class: Any = plugin.SearchIndex

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import statistics
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,9 @@ def _group(item: pytest.Item) -> str:
     module = item.path.stem
     if "path" in params:  # test_pages: the five checks of one page read one visit
         return f"page:{params['path']}"
-    if module == "test_search" and "lang" in params:  # one search box per language
+    if (
+        module in ("test_search", "test_search_quality") and "lang" in params
+    ):  # one search box per language
         return f"search:{params['lang']}"
     return f"module:{module}"
 
@@ -131,6 +134,39 @@ def screenshots(site: Path) -> Path:
     return SCREENSHOTS
 
 
+@pytest.fixture(scope="session")
+def search_box(browser: Any, server: Any, metrics: dict) -> Iterator[Callable[[str], Any]]:
+    """The header search box of each language's home page, reused by the search tests."""
+    from tests.browser.helpers import Tab
+    from tests.browser.test_search import SearchBox
+
+    boxes: dict[str, Any] = {}
+    tabs = []
+
+    def get(lang: str) -> Any:
+        if lang not in boxes:
+            tab = Tab(browser, server.url, viewport={"width": 1280, "height": 900})
+            tabs.append(tab)
+            tab.open(pages.PREFIX[lang])  # waits until the search worker has fetched its index
+            boxes[lang] = SearchBox(tab.page)
+        return boxes[lang]
+
+    yield get
+    for lang, box in boxes.items():
+        times = [t for _, t in box.timings]
+        if times:
+            metrics.setdefault("search", {})[lang] = {
+                "queries": len(times),
+                "index_ready_ms": box.ready_ms,
+                "first_ms": times[0],
+                "median_ms": round(statistics.median(times), 1),
+                "max_ms": max(times),
+                "each_ms": dict(box.timings),
+            }
+    for tab in tabs:
+        tab.close()
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
@@ -169,10 +205,17 @@ def summary_lines(m: dict[str, Any]) -> list[str]:
             f"max {s['max_ms']} ms; the worker answered its first query "
             f"{s['index_ready_ms']} ms after the page was quiet"
         )
+    for lang, q in m.get("search_quality", {}).items():
+        kinds = ", ".join(f"{k} {h}/{n}" for k, (h, n) in sorted(q["by_kind"].items()))
+        lines.append(
+            f"search quality {lang}: {q['hits']}/{q['queries']} queries find their page in the "
+            f"top 3 = {q['precision_at_3']:.0%} ({kinds})"
+        )
     for lang, s in m.get("search_index", {}).items():
         lines.append(
-            f"search index {lang}: {_kib(s['bytes'])} ({_kib(s['gzip_bytes'])} gzipped), "
-            f"{s['entries']} entries from {s['pages']} pages"
+            f"search {lang}: the first query ({s['first_query']}) fetched {s['first_query_requests']} "
+            f"files, {_kib(s['first_query_bytes'])}; the {lang} index is "
+            f"{_kib(s['index_bytes_on_disk'])} in {s['index_chunks_on_disk']} chunks on disk"
         )
     live = m.get("live_preview")
     if live:

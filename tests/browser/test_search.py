@@ -10,17 +10,15 @@ Chinese text without key events). The time from that keystroke to the first resu
 from __future__ import annotations
 
 import re
-import statistics
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser import pages
-from tests.browser.helpers import Tab
 
 pytestmark = pytest.mark.browser
 
@@ -116,35 +114,6 @@ class SearchBox:
             if path not in seen:
                 seen.append(path)
         return seen, elapsed, page.inner_text(".md-search-result__meta")
-
-
-@pytest.fixture(scope="session")
-def search_box(browser: Any, server: Any, metrics: dict) -> Iterator[Callable[[str], SearchBox]]:
-    boxes: dict[str, SearchBox] = {}
-    tabs = []
-
-    def get(lang: str) -> SearchBox:
-        if lang not in boxes:
-            tab = Tab(browser, server.url, viewport={"width": 1280, "height": 900})
-            tabs.append(tab)
-            tab.open(pages.PREFIX[lang])  # waits until the search worker has fetched its index
-            boxes[lang] = SearchBox(tab.page)
-        return boxes[lang]
-
-    yield get
-    for lang, box in boxes.items():
-        times = [t for _, t in box.timings]
-        if times:
-            metrics.setdefault("search", {})[lang] = {
-                "queries": len(times),
-                "index_ready_ms": box.ready_ms,
-                "first_ms": times[0],
-                "median_ms": round(statistics.median(times), 1),
-                "max_ms": max(times),
-                "each_ms": dict(box.timings),
-            }
-    for tab in tabs:
-        tab.close()
 
 
 @pytest.mark.parametrize(("topic", "lang", "query"), QUERIES)

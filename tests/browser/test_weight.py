@@ -8,13 +8,10 @@ quiet, search index and fonts included). The numbers go to ``site/_screenshots/m
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,40 +87,53 @@ def test_topic_page_weight_against_bare_material(
     assert topic.requests < pages.MAX_TOPIC_REQUESTS, f"{path} makes {topic.requests} requests"
 
 
-@pytest.mark.parametrize("lang", pages.LANGS)
-def test_search_index_size(site: Path, metrics: dict, lang: str) -> None:
-    index = site / pages.PREFIX[lang].strip("/") / "search" / "search_index.json"
-    assert index.is_file(), f"{index.relative_to(pages.ROOT)} is missing: one index per language"
-    raw = index.read_bytes()
-    docs = json.loads(raw)["docs"]
-    wrong = [d["location"] for d in docs if d["location"].startswith("en/")]
-    assert not wrong, f"the {lang} index holds English locations: {wrong[:5]}"
-    metrics.setdefault("search_index", {})[lang] = {
-        "bytes": len(raw),
-        "kib": round(len(raw) / 1024, 1),
-        "gzip_bytes": len(gzip.compress(raw, 9)),
-        "entries": len(docs),
-        "pages": len({d["location"].split("#")[0] for d in docs}),
-    }
+SEARCH_FILES = ("/pagefind/", "/search/search_index.json", "/assets/search-words.")
+FIRST_QUERY = {"zh": "感受野", "en": "receptive field"}
+
+
+def _search_bytes(tab: Tab, origin: str) -> tuple[int, int, list[str]]:
+    """(requests, bytes, urls) of the search files the tab has fetched so far."""
+    seen = [s for s in tab.recorder.seen if any(f in s.url for f in SEARCH_FILES)]
+    urls = [s.url[len(origin) :] for s in seen]
+    return len(seen), sum(s.body_bytes + s.header_bytes for s in seen), urls
 
 
 @pytest.mark.parametrize("lang", pages.LANGS)
 def test_first_view_fetches_no_search_index_and_search_fetches_it(
-    browser: Any, server: Served, lang: str
+    browser: Any, server: Served, metrics: dict, lang: str
 ) -> None:
-    """docs/assets/lazy-search.js holds Material's index request back until a search starts."""
+    """No search file before the reader opens the search; then Pagefind's files for one query
+    (its script, WebAssembly, the language's index chunks), from this site only."""
     path = f"{pages.PREFIX[lang]}{pages.showcase_topic()}/"
-    first = measure(browser, server.url, path)
-    fetched = [r["url"] for r in first.resources if "search_index" in r["url"]]
-    assert fetched == [], f"{path} downloads the search index before any search: {fetched}"
     tab = Tab(browser, server.url, viewport={"width": 1280, "height": 900})
     try:
         tab.page.goto(server.url + path)
         settle(tab.page, tab.recorder, quiet_ms=300)
-        with tab.page.expect_response(lambda r: "search/search_index.json" in r.url) as response:
-            tab.page.keyboard.press("/")  # Material's shortcut: open the search
-        expected = f"{pages.PREFIX[lang]}search/search_index.json"
-        assert response.value.url.endswith(expected), response.value.url  # the reader's language
-        assert response.value.status == 200
+        before = _search_bytes(tab, server.url)
+        assert before[0] == 0, f"{path} downloads search files before any search: {before[2]}"
+        tab.page.keyboard.press("/")  # Material's shortcut: open the search
+        box = tab.page.locator("input.md-search__input")
+        box.fill(FIRST_QUERY[lang])
+        box.press("End")
+        tab.page.wait_for_selector(".md-search-result__item", timeout=20_000)
+        settle(tab.page, tab.recorder, quiet_ms=300)
+        requests, size, urls = _search_bytes(tab, server.url)
     finally:
         tab.close()
+    pagefind = [u for u in urls if u.startswith("/pagefind/")]
+    assert any(u.endswith("pagefind.js") for u in pagefind), urls
+    other = "en" if lang == "zh" else "zh"
+    assert any(f"/pagefind.{lang}_" in u for u in pagefind), (
+        f"the {lang} page did not load Pagefind's {lang} index: {pagefind}"
+    )
+    assert not any(f"/pagefind.{other}_" in u or f"/{other}_" in u for u in pagefind), (
+        f"the {lang} page loaded the {other} index: {pagefind}"
+    )
+    index = pages.SITE / "pagefind" / "index"
+    metrics.setdefault("search_index", {})[lang] = {
+        "first_query": FIRST_QUERY[lang],
+        "first_query_requests": requests,
+        "first_query_bytes": size,
+        "index_chunks_on_disk": len(list(index.glob(f"{lang}_*.pf_index"))),
+        "index_bytes_on_disk": sum(f.stat().st_size for f in index.glob(f"{lang}_*.pf_index")),
+    }

@@ -1,6 +1,6 @@
-"""The site build: wrong includes and markers fail it, and the built search index segments Chinese.
+"""The site build: wrong includes and markers fail it, and the search index is built per language.
 
-The search tests build the whole site once (about 20 s) into a temporary folder, or read the one
+The site tests build the whole site once (about 20 s) into a temporary folder, or read the one
 named by ``HANDBOOK_SITE`` (``nox -s tests`` passes the site that ``nox -s docs`` built).
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import embed, generated, pages
+from tools import embed, pages
 
 ROOT = pages.ROOT
 
@@ -85,55 +85,45 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _index(site: Path, lang: str) -> dict:
-    path = site / ("search" if lang == "zh" else "en/search") / "search_index.json"
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _tokens(index: dict, text: str) -> set[str]:
-    separator = index["config"]["separator"]  # the regex the browser uses, also valid in Python
-    return {t for t in re.split(separator, text) if t}
-
-
-def test_each_language_has_its_own_index(site: Path) -> None:
-    zh, en = _index(site, "zh"), _index(site, "en")
-    assert zh["docs"] and en["docs"]
-    cjk = re.compile(r"[\u4e00-\u9fff]")
-    # Chinese readers search Chinese pages, English readers English pages (decision: no mixing).
-    assert all(not d["location"].startswith("en/") for d in zh["docs"])
-    en_titles_with_cjk = [d["title"] for d in en["docs"] if cjk.search(d["title"])]
-    assert en_titles_with_cjk == [], en_titles_with_cjk
-    assert {d["location"] for d in zh["docs"] if "#" not in d["location"]} == {
-        d["location"] for d in en["docs"] if "#" not in d["location"]
-    }, "both indexes must list the same pages"
-
-
-def test_chinese_words_are_segmented_in_the_index(site: Path) -> None:
-    zh = _index(site, "zh")
-    assert any("\u200b" in d["text"] for d in zh["docs"]), "jieba did not segment the index"
-    all_tokens: set[str] = set()
-    for doc in zh["docs"]:
-        all_tokens |= _tokens(zh, doc["title"] + " " + doc["text"])
-    # Every glossary term that occurs in a page's text must be a whole token, not split apart.
-    text = " ".join(d["text"].replace("\u200b", "") for d in zh["docs"])
-    # A mixed term such as 视觉Transformer is split by the separator in the query too, so what
-    # must hold is that each of its query tokens is an index token.
-    missing = [
-        t["zh"]
-        for t in generated.load_glossary()
-        if t["zh"] in text and not _tokens(zh, t["zh"]) <= all_tokens
+def _built_pages(site: Path, lang: str) -> list[Path]:
+    return [
+        p
+        for p in site.rglob("index.html")
+        if (p.relative_to(site).parts[0] == "en") == (lang == "en")
+        and p.relative_to(site).parts[0] not in ("pagefind", "assets")
     ]
-    assert missing == [], (
-        f"terms split by jieba (add them to glossary.yml or fix the dictionary): {missing}"
-    )
 
 
-def test_mid_sentence_term_is_a_token(site: Path) -> None:
-    zh = _index(site, "zh")
-    page = [d for d in zh["docs"] if d["location"].startswith("backbone/receptive_field/")]
-    assert page, "receptive field page missing from the index"
-    tokens = set().union(*(_tokens(zh, d["text"]) for d in page))
-    assert "感受野" in tokens  # jieba's own dictionary would split it into 感受 / 野
+def test_each_language_has_its_own_pagefind_index(site: Path) -> None:
+    """Pagefind keeps one index per <html lang>: a reader searches the pages of their language."""
+    entry = json.loads((site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    languages = entry["languages"]
+    assert set(languages) == {"zh", "en"}, f"Pagefind indexed the languages {sorted(languages)}"
+    for lang in ("zh", "en"):
+        built = len(_built_pages(site, lang))
+        assert languages[lang]["page_count"] == built, (
+            f"{lang}: Pagefind indexed {languages[lang]['page_count']} pages, the build has {built}"
+        )
+
+
+def test_material_index_is_empty(site: Path) -> None:
+    """Material's search box still loads its index: it must be the configuration only."""
+    for path in (site / "search" / "search_index.json", site / "en/search/search_index.json"):
+        index = json.loads(path.read_text(encoding="utf-8"))
+        assert index["docs"] == [] and "config" in index, f"{path} holds {len(index['docs'])} docs"
+
+
+def test_query_words_come_from_the_pages(site: Path) -> None:
+    """The words search.js cuts a Chinese query into are jieba's words of the pages, and the
+    correction vocabulary knows the glossary's words in both languages."""
+    zh = json.loads((site / "assets" / "search-words.zh.json").read_text(encoding="utf-8"))
+    en = json.loads((site / "assets" / "search-words.en.json").read_text(encoding="utf-8"))
+    segments = set(zh["segments"])
+    assert {"卷积", "归一化", "注意力"} <= segments, "common words missing from the segments"
+    assert all(len(w) > 1 for w in segments), "single characters in the segments"
+    assert {"receptive", "field", "attention"} <= set(en["words"])
+    assert zh["synonyms"].get("receptive field") == "感受野"
+    assert en["synonyms"].get("感受野") == "receptive field"
 
 
 def test_no_third_party_urls_in_built_assets(site: Path) -> None:
