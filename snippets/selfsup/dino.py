@@ -7,7 +7,9 @@ The pieces an interviewer asks for, written to match ``facebookresearch/dino``:
   averaged over all (teacher view, student view) pairs except same-view pairs;
 * the centre update, the EMA teacher update and its cosine momentum schedule;
 * the projection head (3-layer MLP, bottleneck, L2 norm, weight-normalised prototypes);
-* a seconds-long experiment showing that centring alone or sharpening alone collapses.
+* a seconds-long experiment showing that centring alone or sharpening alone collapses;
+* two DINOv2 additions (Oquab et al., 2023): the KoLeo regulariser and Sinkhorn-Knopp centring
+  (``facebookresearch/dinov2``, ``dinov2/loss/koleo_loss.py`` and ``dino_clstoken_loss.py``).
 
 Layout convention (as in ``main_dino.py``): the student's output for ``V`` views of a batch of ``B``
 images is one ``[V * B, K]`` tensor, view-major (rows ``v * B ... (v + 1) * B - 1`` are view ``v``);
@@ -78,6 +80,8 @@ def _check_outputs(student_out: Tensor, teacher_out: Tensor, ncrops: int) -> int
 
 
 def _check_center(center: Tensor, k: int) -> Tensor:
+    if not isinstance(center, Tensor):
+        raise TypeError(f"center must be a torch.Tensor, got {type(center).__name__}")
     if center.shape not in ((k,), (1, k)):
         raise ValueError(
             f"center must have shape [K] or [1, K] with K={k}, got {tuple(center.shape)}"
@@ -86,7 +90,7 @@ def _check_center(center: Tensor, k: int) -> Tensor:
 
 
 def _check_temps(student_temp: float, teacher_temp: float) -> None:
-    if student_temp <= 0 or teacher_temp <= 0:
+    if not (student_temp > 0 and teacher_temp > 0):  # also rejects NaN
         raise ValueError(
             f"student_temp and teacher_temp must be > 0, got {student_temp} and {teacher_temp}"
         )
@@ -182,8 +186,7 @@ def dino_loss(
     )
     # ce[t, v] = mean over the batch of the cross-entropy between teacher view t and student view v.
     ce = -torch.einsum("tbk,vbk->tv", q, log_p) / batch  # [2, V]
-    valid = torch.ones_like(ce, dtype=torch.bool)
-    valid[torch.arange(N_GLOBAL), torch.arange(N_GLOBAL)] = False  # same-view pairs
+    valid = ~torch.eye(N_GLOBAL, ncrops, dtype=torch.bool, device=ce.device)  # not same-view
     return ce[valid].mean()
 
 
@@ -208,8 +211,15 @@ def update_center(center: Tensor, teacher_out: Tensor, momentum: float = 0.9) ->
         >>> update_center(torch.zeros(2), torch.tensor([[1.0, 3.0], [3.0, 5.0]]))
         tensor([0.2000, 0.4000])
     """
+    for name, t in (("center", center), ("teacher_out", teacher_out)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if teacher_out.ndim != 2:
         raise ValueError(f"teacher_out must have shape [N, K], got {tuple(teacher_out.shape)}")
+    if center.numel() != teacher_out.shape[1]:
+        raise ValueError(
+            f"center must have K={teacher_out.shape[1]} elements, got {tuple(center.shape)}"
+        )
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"momentum must be in [0, 1], got {momentum}")
     batch_center = teacher_out.mean(dim=0).reshape(center.shape)
@@ -227,8 +237,8 @@ def teacher_temp_schedule(
 
     Args:
         warmup_teacher_temp: temperature at epoch 0 (0.04).
-        teacher_temp: temperature after warm-up (0.04 by default, 0.07 in the README recipe).
-        warmup_teacher_temp_epochs: epochs of linear warm-up (0 by default, 30 in the recipe).
+        teacher_temp: temperature after warm-up (0.07 in the paper, §3.2; CLI default 0.04).
+        warmup_teacher_temp_epochs: epochs of linear warm-up (30 in the paper; CLI default 0).
         nepochs: total epochs.
 
     Returns:
@@ -238,6 +248,17 @@ def teacher_temp_schedule(
         >>> [round(float(x), 3) for x in teacher_temp_schedule(0.04, 0.07, 4, 6)]
         [0.04, 0.05, 0.06, 0.07, 0.07, 0.07]
     """
+    for name, v in (
+        ("warmup_teacher_temp_epochs", warmup_teacher_temp_epochs),
+        ("nepochs", nepochs),
+    ):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__} {v!r}")
+    if not (warmup_teacher_temp > 0 and teacher_temp > 0):  # a zero temperature divides by 0
+        raise ValueError(
+            f"warmup_teacher_temp and teacher_temp must be > 0, "
+            f"got {warmup_teacher_temp} and {teacher_temp}"
+        )
     if not 0 <= warmup_teacher_temp_epochs <= nepochs:
         raise ValueError(
             f"warmup_teacher_temp_epochs must be in [0, nepochs={nepochs}], "
@@ -295,6 +316,11 @@ class DINOLoss(nn.Module):
 
     def forward(self, student_output: Tensor, teacher_output: Tensor, epoch: int) -> Tensor:
         """Loss for this step (centre from previous steps), then update the centre."""
+        n = len(self.teacher_temp_schedule)
+        if not isinstance(epoch, (int, np.integer)) or isinstance(epoch, bool):
+            raise TypeError(f"epoch must be an int, got {type(epoch).__name__} {epoch!r}")
+        if not 0 <= epoch < n:  # a NumPy index would wrap -1 round to the last epoch
+            raise ValueError(f"epoch must be in [0, nepochs={n}), got {epoch}")
         temp = float(self.teacher_temp_schedule[epoch])
         loss = dino_loss(
             student_output, teacher_output, self.center, self.ncrops, self.student_temp, temp
@@ -321,6 +347,8 @@ def make_teacher(student: nn.Module) -> nn.Module:
         >>> any(p.requires_grad for p in teacher.parameters())
         False
     """
+    if not isinstance(student, nn.Module):
+        raise TypeError(f"student must be an nn.Module, got {type(student).__name__}")
     teacher = copy.deepcopy(student)
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -347,6 +375,9 @@ def ema_update(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
         >>> t.weight.detach().item()  # moved by (1 - 0.75) * (1 - 0)
         0.25
     """
+    for name, m in (("teacher", teacher), ("student", student)):
+        if not isinstance(m, nn.Module):
+            raise TypeError(f"{name} must be an nn.Module, got {type(m).__name__}")
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"momentum must be in [0, 1], got {momentum}")
     t_params, s_params = list(teacher.parameters()), list(student.parameters())
@@ -395,6 +426,13 @@ def cosine_scheduler(
         >>> [round(float(x), 4) for x in m]  # cos(0), cos(pi/4), cos(pi/2), cos(3pi/4)
         [0.996, 0.9967, 0.998, 0.9994]
     """
+    for name, v in (
+        ("epochs", epochs),
+        ("niter_per_ep", niter_per_ep),
+        ("warmup_epochs", warmup_epochs),
+    ):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__} {v!r}")
     if epochs <= 0 or niter_per_ep <= 0:
         raise ValueError(f"epochs and niter_per_ep must be > 0, got {epochs} and {niter_per_ep}")
     if not 0 <= warmup_epochs < epochs:
@@ -415,7 +453,8 @@ def cosine_scheduler(
 class DINOHead(nn.Module):
     """Projection head: MLP -> bottleneck -> L2 norm -> weight-normalised linear to K prototypes.
 
-    Mirrors ``vision_transformer.py``'s ``DINOHead`` (without the BatchNorm option). With
+    Mirrors ``vision_transformer.py``'s ``DINOHead``, without the BatchNorm option and without
+    its ``_init_weights`` (trunc-normal std 0.02, zero bias: here PyTorch's default init). With
     ``norm_last_layer=True`` the weight-norm gain is fixed at 1, so every prototype row has unit
     norm and each logit is a cosine similarity in ``[-1, 1]``.
 
@@ -446,13 +485,20 @@ class DINOHead(nn.Module):
         super().__init__()
         if nlayers < 1:
             raise ValueError(f"nlayers must be >= 1, got {nlayers}")
+        if min(in_dim, out_dim, hidden_dim, bottleneck_dim) < 1:
+            raise ValueError(
+                f"in_dim, out_dim, hidden_dim and bottleneck_dim must be >= 1, got "
+                f"{in_dim}, {out_dim}, {hidden_dim}, {bottleneck_dim}"
+            )
+        self.in_dim = in_dim
         dims = [in_dim] + [hidden_dim] * (nlayers - 1) + [bottleneck_dim]
         layers: list[nn.Module] = []
         for i in range(nlayers):
             layers.append(nn.Linear(dims[i], dims[i + 1]))
             if i < nlayers - 1:
                 layers.append(nn.GELU())
-        self.mlp = nn.Sequential(*layers)
+        # one layer is a bare Linear, as in the original, so its state-dict keys are mlp.weight
+        self.mlp = layers[0] if nlayers == 1 else nn.Sequential(*layers)
         self.last_layer = nn.utils.parametrizations.weight_norm(
             nn.Linear(bottleneck_dim, out_dim, bias=False)
         )
@@ -463,6 +509,9 @@ class DINOHead(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``[N, in_dim]`` features -> ``[N, out_dim]`` logits."""
+        if not isinstance(x, Tensor) or x.ndim != 2 or x.shape[1] != self.in_dim:
+            got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"x must have shape [N, in_dim={self.in_dim}], got {got}")
         x = F.normalize(self.mlp(x), dim=-1)  # unit-length bottleneck vector
         return self.last_layer(x)
 
@@ -542,3 +591,81 @@ def collapse_experiment(
 
 
 # --8<-- [end:collapse_experiment]
+
+
+# --8<-- [start:koleo_loss]
+def koleo_loss(x: Tensor, eps: float = 1e-8) -> Tensor:
+    """DINOv2's KoLeo regulariser: minus the mean log distance to the nearest neighbour.
+
+    Args:
+        x: ``[B, D]`` features of one view (DINOv2: the student's ``[CLS]`` tokens of one global
+            crop; the features are L2-normalised here).
+        eps: added to each distance before the log.
+
+    Returns:
+        Scalar ``-mean_i log(min_{j != i} ||x_i - x_j|| + eps)``, on unit vectors.
+
+    Examples:
+        >>> round(float(koleo_loss(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))), 4)  # -log 2
+        -0.6931
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"x must have shape [B, D] with B >= 2, got {tuple(x.shape)}")
+    x = F.normalize(x, dim=-1)
+    dist = torch.cdist(x, x)  # [B, B] Euclidean distances
+    # a point is not its own neighbour: +inf on the diagonal before taking the minimum
+    dist = dist + torch.diag(torch.full((x.shape[0],), float("inf"), dtype=x.dtype))
+    nearest = dist.min(dim=1).values  # [B]
+    # Pushing nearest neighbours apart spreads the batch over the sphere.
+    return -torch.log(nearest + eps).mean()
+
+
+# --8<-- [end:koleo_loss]
+
+
+# --8<-- [start:sinkhorn_knopp]
+@torch.no_grad()
+def sinkhorn_knopp(
+    teacher_out: Tensor,
+    teacher_temp: float,
+    n_iterations: int = 3,
+) -> Tensor:
+    """DINOv2's replacement for centring: targets that use every prototype (almost) equally.
+
+    Args:
+        teacher_out: ``[B, K]`` teacher logits (single GPU: no all-reduce).
+        teacher_temp: teacher temperature.
+        n_iterations: alternating normalisations (3 in DINOv2, as in SwAV).
+
+    Returns:
+        ``[B, K]`` targets: each row sums to 1; the more iterations, the closer each column
+        (prototype) sum gets to ``B / K``.
+
+    Examples:
+        >>> q = sinkhorn_knopp(torch.tensor([[5.0, 0.0], [4.0, 0.0]]), 1.0, n_iterations=50)
+        >>> [round(v, 3) for v in q.sum(dim=0).tolist()]  # both prototypes used equally
+        [1.0, 1.0]
+    """
+    if not isinstance(teacher_out, Tensor):
+        got = type(teacher_out).__name__
+        raise TypeError(f"teacher_out must be a torch.Tensor, got {got}")
+    if teacher_out.ndim != 2:
+        got = tuple(teacher_out.shape)
+        raise ValueError(f"teacher_out must have shape [B, K], got {got}")
+    if not teacher_temp > 0:
+        raise ValueError(f"teacher_temp must be > 0, got {teacher_temp}")
+    if n_iterations < 1:
+        raise ValueError(f"n_iterations must be >= 1, got {n_iterations}")
+    b, k = teacher_out.shape
+    # exp(logit / T); subtracting the max avoids overflow and cancels out below
+    q = torch.exp((teacher_out - teacher_out.max()) / teacher_temp)  # [B, K]
+    q = q / q.sum()  # a joint distribution over (sample, prototype)
+    for _ in range(n_iterations):
+        q = q / q.sum(dim=0, keepdim=True) / k  # every prototype gets mass 1/K
+        q = q / q.sum(dim=1, keepdim=True) / b  # every sample gets mass 1/B
+    return q * b  # rows sum to 1: one target distribution per sample
+
+
+# --8<-- [end:sinkhorn_knopp]

@@ -141,7 +141,8 @@ def random_masking(
     Args:
         x: ``[N, L, D]`` patch tokens (position embeddings already added).
         mask_ratio: fraction removed, in ``[0, 1)``; MAE uses 0.75.
-        generator: optional ``torch.Generator`` for reproducible masks.
+        generator: optional ``torch.Generator`` for reproducible masks; it must live on
+            ``x.device`` (``torch.rand`` refuses a CPU generator for CUDA noise).
 
     Returns:
         ``(x_kept, mask, ids_restore)``: ``x_kept`` is ``[N, int(L*(1-mask_ratio)), D]`` (kept
@@ -218,8 +219,11 @@ def get_2d_sincos_pos_embed(embed_dim: int, grid_size: int, cls_token: bool = Fa
         >>> np.round(pe[1 + 1], 4).tolist()  # row 0, column 1: x = 1, y = 0
         [0.8415, 0.01, 0.5403, 1.0, 0.0, 0.0, 1.0, 1.0]
     """
-    if embed_dim % 4:
-        raise ValueError(f"embed_dim must be divisible by 4, got {embed_dim}")
+    for name, v in (("embed_dim", embed_dim), ("grid_size", grid_size)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__} {v!r}")
+    if embed_dim <= 0 or embed_dim % 4:
+        raise ValueError(f"embed_dim must be > 0 and divisible by 4, got {embed_dim}")
     if grid_size <= 0:
         raise ValueError(f"grid_size must be > 0, got {grid_size}")
     rows, cols = np.meshgrid(np.arange(grid_size), np.arange(grid_size), indexing="ij")
@@ -249,7 +253,7 @@ def forward_loss(
             turns it on for better representations).
 
     Returns:
-        Scalar ``sum(mse_per_patch * mask) / sum(mask)``.
+        Scalar ``sum(mse_per_patch * mask) / sum(mask)``; 0 if nothing is removed.
 
     Examples:
         >>> imgs = torch.zeros(1, 3, 4, 4)
@@ -260,6 +264,9 @@ def forward_loss(
         >>> float(forward_loss(imgs, pred, torch.tensor([[1.0, 1.0, 0.0, 0.0]]), 2))  # (1 + 0) / 2
         0.5
     """
+    for name, t in (("pred", pred), ("mask", mask)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     target = patchify(imgs, p)
     if pred.shape != target.shape:
         raise ValueError(
@@ -274,10 +281,22 @@ def forward_loss(
         var = target.var(dim=-1, keepdim=True)  # unbiased, as in MAE
         target = (target - mean) / (var + 1.0e-6) ** 0.5
     loss = ((pred - target) ** 2).mean(dim=-1)  # [N, L], mean over the pixels of each patch
-    return (loss * mask).sum() / mask.sum()
+    # clamp: with nothing removed (mask_ratio=0) the loss is 0, where MAE's 0 / 0 gives nan
+    return (loss * mask).sum() / mask.sum().clamp_min(1)
 
 
 # --8<-- [end:forward_loss]
+
+
+def _check_model_input(imgs: Tensor, c: int, size: int) -> None:
+    """TinyMAE's input must match the patch grid its position tables were built for."""
+    if not isinstance(imgs, Tensor):
+        raise TypeError(f"imgs must be a torch.Tensor, got {type(imgs).__name__}")
+    if imgs.ndim != 4 or tuple(imgs.shape[1:]) != (c, size, size):
+        raise ValueError(
+            f"imgs must have shape [N, {c}, {size}, {size}] (in_chans, img_size), "
+            f"got {tuple(imgs.shape)}"
+        )
 
 
 # --8<-- [start:tiny_mae]
@@ -324,6 +343,7 @@ class TinyMAE(nn.Module):
                 f"img_size must be divisible by patch_size, got {img_size}, {patch_size}"
             )
         self.patch_size, self.norm_pix_loss = patch_size, norm_pix_loss
+        self.in_chans, self.img_size = in_chans, img_size
         grid = img_size // patch_size
         # --- encoder: sees only the visible patches
         self.patch_embed = nn.Conv2d(in_chans, embed_dim, patch_size, stride=patch_size)
@@ -349,6 +369,7 @@ class TinyMAE(nn.Module):
         self, imgs: Tensor, mask_ratio: float, generator: torch.Generator | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
         """``[N, C, H, W]`` -> latent ``[N, 1 + kept, D]``, mask ``[N, L]``, ids_restore ``[N, L]``."""
+        _check_model_input(imgs, self.in_chans, self.img_size)
         x = self.patch_embed(imgs).flatten(2).transpose(1, 2)  # [N, L, D], all patches
         x = x + self.pos_embed[:, 1:]  # position first, so the kept tokens remember where they were
         x, mask, ids_restore = random_masking(x, mask_ratio, generator)
@@ -385,6 +406,17 @@ class TinyMAE(nn.Module):
 # --8<-- [end:tiny_mae]
 
 
+def _check_counts(mask_ratio: float | None = None, **counts: float) -> None:
+    """FLOP formulas are polynomials: a negative size or a ratio outside [0, 1] gives nonsense."""
+    for name, v in counts.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"{name} must be a number, got {type(v).__name__}")
+        if v < 0:
+            raise ValueError(f"{name} must be >= 0, got {v}")
+    if mask_ratio is not None and not 0.0 <= mask_ratio <= 1.0:
+        raise ValueError(f"mask_ratio must be in [0, 1], got {mask_ratio}")
+
+
 # --8<-- [start:flops]
 def blocks_flops(num_tokens: int, dim: int, depth: int, mlp_ratio: float = 4.0) -> int:
     """Matmul FLOPs (2 per multiply-add) of ``depth`` Transformer blocks on ``num_tokens`` tokens.
@@ -406,6 +438,7 @@ def blocks_flops(num_tokens: int, dim: int, depth: int, mlp_ratio: float = 4.0) 
         >>> blocks_flops(197, 768, 12)  # ViT-B/16 on 196 patches + [CLS]: 12 * (24nD^2 + 4n^2 D)
         34894909440
     """
+    _check_counts(num_tokens=num_tokens, dim=dim, depth=depth, mlp_ratio=mlp_ratio)
     n, d, hidden = num_tokens, dim, int(dim * mlp_ratio)
     linear = 2 * n * d * (3 * d + d) + 2 * 2 * n * d * hidden
     attention = 2 * 2 * n * n * d
@@ -438,6 +471,7 @@ def mae_encoder_flops(
         >>> round(mae_encoder_flops(196, 0.75, 768, 12, 768) / full, 3)  # 49 + 1 of 196 + 1 tokens
         0.251
     """
+    _check_counts(mask_ratio, num_patches=num_patches, patch_dim=patch_dim)
     kept = int(num_patches * (1 - mask_ratio))
     patch_embed = 2 * num_patches * patch_dim * dim  # MAE embeds every patch, then drops 75%
     return patch_embed + blocks_flops(kept + 1, dim, depth, mlp_ratio)
@@ -476,6 +510,8 @@ def mae_pretrain_flops(
         >>> round(mae_pretrain_flops(mask_ratio=0.0, **vit_l) / mae_pretrain_flops(mask_ratio=0.75, **vit_l), 2)
         3.23
     """
+    _check_counts(mask_ratio, num_patches=num_patches, decoder_dim=decoder_dim)
+    _check_counts(decoder_depth=decoder_depth, patch_dim=patch_dim)
     kept = int(num_patches * (1 - mask_ratio))
     encoder = mae_encoder_flops(num_patches, mask_ratio, dim, depth, patch_dim, mlp_ratio)
     decoder_embed = 2 * (kept + 1) * dim * decoder_dim

@@ -394,3 +394,204 @@ def test_figure_builds(lang):
 
     fig = draw_collapse(lang)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
+
+
+# ------------------------------------------------------------------ bad input (review fixes)
+
+
+@pytest.mark.strict  # NaN temperatures and list centres: beyond the interview contract
+def test_loss_rejects_nan_temperature_and_non_tensor_center():
+    s, t, c = torch.zeros(4 * 2, 4), torch.zeros(2 * 2, 4), torch.zeros(4)
+    for fn in (impl.dino_loss, impl.dino_loss_naive):
+        with raises_naming(ValueError, "teacher_temp"):
+            fn(s, t, c, 4, teacher_temp=float("nan"))
+        with raises_naming(TypeError, "center", "torch.Tensor"):
+            fn(s, t, [0.0] * 4, 4)
+    with raises_naming(TypeError, "center", "torch.Tensor"):
+        impl.update_center([0.0] * 4, t)
+    with raises_naming(ValueError, "center", "K=4"):
+        impl.update_center(torch.zeros(5), t)
+
+
+def test_dino_loss_module_rejects_epochs_outside_the_schedule():
+    crit = impl.DINOLoss(4, 4, 0.04, 0.07, 2, 3)
+    s, t = torch.zeros(4 * 2, 4), torch.zeros(2 * 2, 4)
+    crit(s, t, epoch=2)  # the last valid epoch
+    with raises_naming(ValueError, "epoch", "[0, nepochs=3)"):
+        crit(s, t, epoch=-1)  # NumPy would silently use the last epoch
+    with raises_naming(ValueError, "epoch", "[0, nepochs=3)"):
+        crit(s, t, epoch=3)  # NumPy would raise an IndexError
+    with raises_naming(TypeError, "epoch", "int"):
+        crit(s, t, epoch=1.0)
+
+
+def test_schedules_reject_float_counts_and_zero_temperatures():
+    with raises_naming(TypeError, "epochs", "int"):
+        impl.cosine_scheduler(0.996, 1, 2.5, 5)  # would return 13 values
+    with raises_naming(TypeError, "niter_per_ep", "int"):
+        impl.cosine_scheduler(0.996, 1, 2, [5])
+    with raises_naming(TypeError, "nepochs", "int"):
+        impl.teacher_temp_schedule(0.04, 0.07, 1, 2.0)
+    with raises_naming(ValueError, "teacher_temp", "> 0"):
+        impl.teacher_temp_schedule(0.0, 0.0, 0, 3)  # dino_loss would reject it later
+    with raises_naming(TypeError, "student", "nn.Module"):
+        impl.make_teacher([1.0])
+    with raises_naming(TypeError, "teacher", "nn.Module"):
+        impl.ema_update([1.0], nn.Linear(1, 1), 0.9)
+
+
+def test_one_layer_head_has_the_original_state_dict_keys():
+    # facebookresearch/dino vision_transformer.py: `if nlayers == 1: self.mlp = nn.Linear(...)`
+    keys = set(impl.DINOHead(8, 4, nlayers=1).state_dict())
+    assert {"mlp.weight", "mlp.bias"} <= keys and not any(k.startswith("mlp.0") for k in keys)
+
+
+# ------------------------------------------------------------------ the loss scale under AdamW
+
+
+def _train_head(loss_scale, opt_name, lr, steps=20, clip=None, grad_norm=False):
+    """20 steps of a tiny DINO head on fixed data; the loss is multiplied by ``loss_scale``."""
+    torch.manual_seed(0)
+    head = impl.DINOHead(6, 8, nlayers=2, hidden_dim=16, bottleneck_dim=8).double()
+    params = [p for p in head.parameters() if p.requires_grad]
+    if opt_name == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=0.9)
+    else:  # DINO's default optimiser (main_dino.py --optimizer adamw)
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.04)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(4 * 3, 6, generator=g, dtype=torch.float64)  # 4 views, B = 3
+    t = torch.randn(2 * 3, 8, generator=g, dtype=torch.float64)
+    for _ in range(steps):
+        loss = impl.dino_loss(head(x), t, torch.zeros(8, dtype=torch.float64), 4) * loss_scale
+        opt.zero_grad()
+        loss.backward()
+        if clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(params, clip)
+            if grad_norm:
+                return norm
+        opt.step()
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def test_summing_the_terms_is_a_larger_lr_for_sgd_but_changes_almost_nothing_for_adamw():
+    n_terms = 2 * (4 - 1)  # 6 pairs with 4 views; the argument is the same for 18
+    # SGD (with momentum): scaling the loss by n is exactly scaling the learning rate by n
+    assert_close(
+        _train_head(n_terms, "sgd", 0.01), _train_head(1, "sgd", 0.01 * n_terms), atol=1e-10
+    )
+    moved = (_train_head(n_terms, "sgd", 0.01) - _train_head(1, "sgd", 0.01)).abs().max()
+    assert moved > 1e-3
+    # AdamW divides the step by sqrt(v): the scale cancels up to eps (1e-8)
+    mean_run, sum_run = _train_head(1, "adamw", 1e-3), _train_head(n_terms, "adamw", 1e-3)
+    assert_close(sum_run, mean_run, atol=1e-6)
+    assert (_train_head(1, "adamw", 1e-3 * n_terms) - mean_run).abs().max() > 1e-3
+    # what does change under AdamW: gradient clipping (DINO's --clip_grad 3.0) bites earlier.
+    # A threshold 2x the first gradient norm of the mean loss clips the summed loss (6x) only.
+    clip = 2 * float(_train_head(1, "adamw", 0.0, steps=1, clip=float("inf"), grad_norm=True))
+    clipped = _train_head(n_terms, "adamw", 1e-3, clip=clip)
+    assert (clipped - _train_head(1, "adamw", 1e-3, clip=clip)).abs().max() > 1e-4
+
+
+# ------------------------------------------------------------------ multi-crop cost
+
+
+def test_eight_local_crops_cost_about_one_and_a_half_global_crops_for_vit_s16():
+    from snippets.selfsup.mae import blocks_flops
+
+    glob, loc = blocks_flops(197, 384, 12), blocks_flops(37, 384, 12)  # ViT-S/16, with [CLS]
+    assert 1.35 < 8 * loc / glob < 1.45  # 1.41: linear layers dominate, not attention
+    assert 3.35 < (2 * glob + 8 * loc) / glob < 3.45  # the student's 10 views = 3.4 global views
+    attention = 4 * 197**2 * 384 * 12  # the two n^2 D matmuls, 2 FLOPs per multiply-add
+    assert 0.07 < attention / glob < 0.09  # ~8 % of a global crop's block FLOPs
+
+
+# ------------------------------------------------------------------ DINOv2: KoLeo, Sinkhorn-Knopp
+
+
+def koleo_dinov2(student_output, eps=1e-8):
+    """Transcription of facebookresearch/dinov2 dinov2/loss/koleo_loss.py (KoLeoLoss.forward)."""
+    pdist = nn.PairwiseDistance(2, eps=1e-8)
+    student_output = F.normalize(student_output, eps=eps, p=2, dim=-1)
+    dots = torch.mm(student_output, student_output.t())
+    n = student_output.shape[0]
+    dots.view(-1)[:: (n + 1)].fill_(-1)  # the diagonal trick of pairwise_NNs_inner
+    _, nn_idx = torch.max(dots, dim=1)
+    distances = pdist(student_output, student_output[nn_idx])
+    return -torch.log(distances + eps).mean()
+
+
+def sinkhorn_dinov2(teacher_output, teacher_temp, n_iterations=3):
+    """Transcription of dinov2/loss/dino_clstoken_loss.py sinkhorn_knopp_teacher, one process."""
+    q = torch.exp(teacher_output.float() / teacher_temp).t()  # K x B
+    b, k = q.shape[1], q.shape[0]
+    q /= torch.sum(q)
+    for _ in range(n_iterations):
+        q /= torch.sum(q, dim=1, keepdim=True)
+        q /= k
+        q /= torch.sum(q, dim=0, keepdim=True)
+        q /= b
+    q *= b
+    return q.t()
+
+
+def test_koleo_matches_dinov2_transcription():
+    g = torch.Generator().manual_seed(7)
+    for _ in range(cases(300)):
+        b, d = (
+            int(torch.randint(2, 12, (1,), generator=g)),
+            int(torch.randint(2, 9, (1,), generator=g)),
+        )
+        x = torch.randn(b, d, generator=g, dtype=torch.float64)
+        assert_close(impl.koleo_loss(x), koleo_dinov2(x), atol=1e-6, inputs={"x": x})
+
+
+def test_koleo_rewards_spread_and_rejects_bad_input():
+    x = torch.randn(16, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    crowded = x.clone()
+    crowded[1] = crowded[0] + 1e-3  # two nearly identical features
+    assert impl.koleo_loss(crowded) > impl.koleo_loss(x) + 0.3
+    x.requires_grad_(True)
+    impl.koleo_loss(x).backward()
+    assert torch.isfinite(x.grad).all()
+    with raises_naming(TypeError, "x", "torch.Tensor"):
+        impl.koleo_loss([[1.0, 0.0], [0.0, 1.0]])
+    with raises_naming(ValueError, "x", "B >= 2"):
+        impl.koleo_loss(torch.ones(1, 3))
+
+
+def test_sinkhorn_knopp_matches_dinov2_transcription_and_balances_prototypes():
+    g = torch.Generator().manual_seed(8)
+    for _ in range(cases(300)):
+        b, k = (
+            int(torch.randint(1, 10, (1,), generator=g)),
+            int(torch.randint(2, 12, (1,), generator=g)),
+        )
+        t = torch.randn(b, k, generator=g)
+        temp = float(torch.empty(()).uniform_(0.04, 1.0, generator=g))
+        iters = int(torch.randint(1, 6, (1,), generator=g))
+        got = impl.sinkhorn_knopp(t, temp, iters)
+        assert_close(
+            got,
+            sinkhorn_dinov2(t, temp, iters),
+            atol=1e-5,
+            rtol=1e-4,
+            inputs={"t": t, "temp": temp, "iters": iters},
+        )
+        assert_close(got.sum(dim=1), torch.ones(b), atol=1e-5)  # one distribution per sample
+    # many iterations: every prototype gets B / K of the mass, unlike softmax with no centring
+    t = torch.randn(32, 8, generator=g) + torch.linspace(0, 3, 8)  # prototype 7 favoured
+    q = impl.sinkhorn_knopp(t, 0.5, n_iterations=200)
+    assert_close(q.sum(dim=0), torch.full((8,), 32 / 8), atol=1e-3)
+    assert F.softmax(t / 0.5, dim=-1).sum(dim=0)[-1] > 10
+    with raises_naming(ValueError, "teacher_temp"):
+        impl.sinkhorn_knopp(t, 0.0)
+    with raises_naming(TypeError, "teacher_out"):
+        impl.sinkhorn_knopp(t.numpy(), 0.1)
+
+
+def test_head_names_bad_sizes_and_inputs():
+    with raises_naming(ValueError, "out_dim", ">= 1"):
+        impl.DINOHead(8, 0)  # was a reshape RuntimeError from weight_norm
+    head = impl.DINOHead(4, 8, nlayers=2, hidden_dim=16, bottleneck_dim=8)
+    with raises_naming(ValueError, "x", "[N, in_dim=4]"):
+        head(torch.zeros(2, 3))  # was "mat1 and mat2 shapes cannot be multiplied"

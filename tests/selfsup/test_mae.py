@@ -411,3 +411,67 @@ def test_figure_builds(lang):
 
     fig = draw_masking(lang)
     assert isinstance(fig, Figure) and len(fig.axes) == 4
+
+
+# ------------------------------------------------------------------ review fixes
+
+
+def test_loss_with_nothing_masked_is_zero_not_nan():
+    imgs = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    pred = torch.randn(2, 4, 48, generator=torch.Generator().manual_seed(1))
+    loss = impl.forward_loss(imgs, pred, torch.zeros(2, 4), 4)  # MAE: 0 / 0 = nan
+    assert float(loss) == 0.0
+    with raises_naming(TypeError, "mask", "torch.Tensor"):
+        impl.forward_loss(imgs, pred, [[0.0] * 4] * 2, 4)
+    with raises_naming(TypeError, "pred", "torch.Tensor"):
+        impl.forward_loss(imgs, pred.numpy(), torch.zeros(2, 4), 4)
+
+
+def test_flop_formulas_reject_negative_sizes_and_ratios_outside_0_1():
+    with raises_naming(ValueError, "mask_ratio", "[0, 1]"):
+        impl.mae_encoder_flops(196, 1.5, 768, 12, 768)  # was a negative count
+    with raises_naming(ValueError, "mask_ratio", "[0, 1]"):
+        impl.mae_pretrain_flops(196, -1.0, 768, 12, 768)
+    with raises_naming(ValueError, "num_patches", ">= 0"):
+        impl.mae_encoder_flops(-196, 0.75, 768, 12, 768)
+    with raises_naming(ValueError, "decoder_depth", ">= 0"):
+        impl.mae_pretrain_flops(196, 0.75, 768, 12, 768, decoder_depth=-1)
+    with raises_naming(TypeError, "dim", "number"):
+        impl.blocks_flops(197, "768", 12)
+
+
+def test_fine_tuning_position_embeddings_are_learnable_in_timm():
+    # MAE pre-training: fixed (a buffer here; a Parameter with requires_grad=False in MAE).
+    mae = impl.TinyMAE(img_size=16, patch_size=4, embed_dim=16, depth=1, num_heads=2)
+    assert not mae.pos_embed.requires_grad
+    # Fine-tuning (main_finetune.py) builds models_vit.VisionTransformer, a subclass of timm's
+    # VisionTransformer, and loads the sin-cos table into its learnable pos_embed.
+    from timm.models.vision_transformer import VisionTransformer
+
+    vit = VisionTransformer(img_size=16, patch_size=4, embed_dim=16, depth=1, num_heads=2)
+    with torch.no_grad():
+        vit.pos_embed.copy_(mae.pos_embed)
+    before = vit.pos_embed.detach().clone()
+    opt = torch.optim.SGD(vit.parameters(), lr=0.1)
+    vit(torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))).sum().backward()
+    opt.step()
+    assert vit.pos_embed.requires_grad and not torch.equal(vit.pos_embed, before)
+
+
+def test_tiny_mae_names_the_image_shape_it_expects():
+    model = impl.TinyMAE(img_size=16, patch_size=4, embed_dim=16, depth=1, num_heads=2)
+    with raises_naming(ValueError, "imgs", "[N, 3, 16, 16]"):
+        model(torch.zeros(1, 3, 32, 32))  # was a RuntimeError from the position-table addition
+    with raises_naming(ValueError, "imgs", "[N, 3, 16, 16]"):
+        model(torch.zeros(1, 1, 16, 16))  # was a RuntimeError from the convolution
+    with raises_naming(TypeError, "imgs", "torch.Tensor"):
+        model(np.zeros((1, 3, 16, 16), dtype=np.float32))
+
+
+def test_sincos_rejects_float_grid_and_empty_embedding():
+    with raises_naming(TypeError, "grid_size", "int"):
+        impl.get_2d_sincos_pos_embed(8, 2.5)  # was a 9-row table
+    with raises_naming(ValueError, "embed_dim", "> 0"):
+        impl.get_2d_sincos_pos_embed(0, 4)  # was an empty array
+    with raises_naming(ValueError, "embed_dim", "> 0"):
+        impl.get_2d_sincos_pos_embed(-4, 4)
