@@ -8,29 +8,40 @@ Conventions (same as ``torchvision.ops.nms``):
   ``iou_threshold``: IoU exactly equal to the threshold survives;
 * the result is an ``int64`` tensor of kept indices in decreasing score order;
 * equal scores: we sort with ``stable=True``, so the lower index counts as the higher score.
-  torchvision sorts without the stable flag and does not promise which of two tied boxes wins.
+  torchvision's CPU and CUDA kernels have sorted the same way since pytorch/vision#4767; only its
+  docstring's older caveat ("not guaranteed to be the same between CPU and GPU") remains.
+
+The fast versions are CPU-oriented: ``nms`` reads a NumPy mask back once per block, which on a GPU
+is a host synchronisation every ``BLOCK`` boxes.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from snippets.detection.iou import _box_inter_union, _upcast, box_iou
+from snippets.detection.iou import _box_inter_union, _upcast
 
 
-def _check_threshold(value: float, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _check_threshold(value: float, name: str) -> float:
+    """Return ``value`` as a Python float; NumPy scalars and 0-d real tensors are accepted."""
+    if isinstance(value, Tensor) and value.ndim == 0 and not value.is_complex():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    value = float(value)
     if math.isnan(value) or value < 0:
         raise ValueError(f"{name} must be a non-negative float (IoU lies in [0, 1]), got {value}")
+    return value
 
 
-def _check_nms_inputs(boxes: Tensor, scores: Tensor, iou_threshold: float) -> None:
+def _check_nms_inputs(boxes: Tensor, scores: Tensor, iou_threshold: float) -> float:
+    """Check the arguments; return ``iou_threshold`` as a Python float."""
     if not isinstance(boxes, Tensor):
         raise TypeError(f"boxes must be a torch.Tensor of shape [N, 4], got {type(boxes).__name__}")
     if not isinstance(scores, Tensor):
@@ -39,6 +50,9 @@ def _check_nms_inputs(boxes: Tensor, scores: Tensor, iou_threshold: float) -> No
         raise ValueError(f"boxes must have shape [N, 4], got {tuple(boxes.shape)}")
     if scores.ndim != 1:
         raise ValueError(f"scores must have shape [N], got {tuple(scores.shape)}")
+    for name, t in (("boxes", boxes), ("scores", scores)):
+        if t.dtype == torch.bool or t.is_complex():  # bool "boxes" would silently pass
+            raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
     if scores.shape[0] != boxes.shape[0]:
         raise ValueError(
             f"scores must have shape [N] with N = len(boxes) = {boxes.shape[0]}, "
@@ -46,7 +60,7 @@ def _check_nms_inputs(boxes: Tensor, scores: Tensor, iou_threshold: float) -> No
         )
     if bool((boxes[:, 2] < boxes[:, 0]).any() or (boxes[:, 3] < boxes[:, 1]).any()):
         raise ValueError("boxes must be [N, 4] in (x1, y1, x2, y2) format with x2 >= x1, y2 >= y1")
-    _check_threshold(iou_threshold, "iou_threshold")
+    return _check_threshold(iou_threshold, "iou_threshold")
 
 
 def _check_idxs(idxs: Tensor, n: int) -> None:
@@ -62,7 +76,7 @@ def _check_idxs(idxs: Tensor, n: int) -> None:
 
 # --8<-- [start:nms_naive]
 def nms_naive(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
-    """Greedy NMS, the loop an interviewer expects: keep the best box, drop its overlaps, repeat.
+    """Greedy NMS, the loop an interviewer expects: keep the best, drop its overlaps.
 
     Args:
         boxes: ``[N, 4]`` boxes in ``(x1, y1, x2, y2)`` format.
@@ -78,18 +92,25 @@ def nms_naive(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         >>> nms_naive(boxes, scores, 0.5)  # IoU(0, 1) = 81 / 119 = 0.68 > 0.5
         tensor([0, 2])
     """
-    _check_nms_inputs(boxes, scores, iou_threshold)
-    order = torch.argsort(scores, descending=True, stable=True)  # candidates, best first
+    iou_threshold = _check_nms_inputs(boxes, scores, iou_threshold)
+    x1, y1, x2, y2 = _upcast(boxes).unbind(1)  # float16 -> float32, uint8 -> int32
+    areas = (x2 - x1) * (y2 - y1)
+    order = torch.argsort(scores, descending=True, stable=True)  # best first
     keep = []
     while order.numel() > 0:
-        best, rest = order[0], order[1:]
-        keep.append(best)
-        ious = box_iou(boxes[best].unsqueeze(0), boxes[rest]).squeeze(0)  # [len(rest)]
-        # Compare in float64, as torchvision's C++ `ovr > iou_threshold` does with a double
-        # threshold. `~(iou > t)` rather than `iou <= t`: a NaN IoU (two zero-area boxes) never
-        # suppresses.
+        i, rest = order[0], order[1:]
+        keep.append(i)
+        # The graded part: IoU of box i with every remaining box, one vectorised row.
+        w = torch.minimum(x2[i], x2[rest]) - torch.maximum(x1[i], x1[rest])
+        h = torch.minimum(y2[i], y2[rest]) - torch.maximum(y1[i], y1[rest])
+        inter = w.clamp(min=0) * h.clamp(min=0)
+        ious = inter / (areas[i] + areas[rest] - inter)  # [len(rest)]
+        # float64, as torchvision's CPU kernel does `(float) ovr > (double) t`.
+        # `~(iou > t)`, not `iou <= t`: a NaN IoU (zero-area boxes) never suppresses.
         order = rest[~(ious.double() > iou_threshold)]
-    return torch.stack(keep) if keep else torch.empty(0, dtype=torch.int64, device=boxes.device)
+    if not keep:
+        return torch.empty(0, dtype=torch.int64, device=boxes.device)
+    return torch.stack(keep)
 
 
 # --8<-- [end:nms_naive]
@@ -102,7 +123,7 @@ BLOCK = 128
 
 # --8<-- [start:nms]
 def _iou_unchecked(boxes1: Tensor, boxes2: Tensor) -> Tensor:
-    """``box_iou`` without its input checks: ``nms`` checks once at the top, not in its loop."""
+    """``box_iou`` without its checks: ``nms`` checks once, not in its loop."""
     inter, union = _box_inter_union(boxes1, boxes2)
     return inter / union
 
@@ -115,8 +136,9 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     1. greedy NMS *inside* the block on a small ``[b, b]`` IoU matrix (the only sequential part);
     2. the block's kept boxes suppress every later box at once, with one ``[kept, rest]`` matrix.
 
-    Boxes suppressed by earlier blocks never enter a later block, so IoUs are only computed for
-    pairs the greedy algorithm actually looks at, as in torchvision's C++ loop.
+    Boxes suppressed by earlier blocks never enter a later block, so most of the pairs that
+    greedy NMS never looks at are skipped (the in-block ``[b, b]`` matrix still has a few).
+    CPU-oriented: each block reads a small mask back with ``.cpu()``, a sync on a GPU.
 
     Args:
         boxes: ``[N, 4]`` boxes in ``(x1, y1, x2, y2)`` format.
@@ -136,11 +158,11 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         >>> nms(torch.zeros(0, 4), torch.zeros(0), 0.5)
         tensor([], dtype=torch.int64)
     """
-    _check_nms_inputs(boxes, scores, iou_threshold)
+    iou_threshold = _check_nms_inputs(boxes, scores, iou_threshold)
     order = torch.argsort(scores, descending=True, stable=True)
     boxes = _upcast(boxes)[order]  # from here on, position = rank by score
     n = boxes.shape[0]
-    # Bookkeeping in NumPy: reading one element of a NumPy array costs ~0.1 us, of a tensor ~1 us.
+    # Bookkeeping in NumPy: one NumPy element read ~0.1 us, one tensor element ~1 us.
     suppressed = np.zeros(n, dtype=bool)
     keep: list[int] = []
     for start in range(0, n, BLOCK):
@@ -149,19 +171,20 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         if rows.size == 0:
             continue
         block = boxes[torch.from_numpy(rows)]
-        # Compare in float64, as the C++ kernel does `(float) ovr > (double) iou_threshold`.
+        # float64, as the CPU kernel does `(float) ovr > (double) iou_threshold`.
         inside = (_iou_unchecked(block, block).double() > iou_threshold).cpu().numpy()
         dead = np.zeros(rows.size, dtype=bool)
         kept: list[int] = []
         for i in range(rows.size):  # greedy inside the block
             if not dead[i]:
                 kept.append(i)
-                dead |= inside[i]  # marks i itself and earlier boxes too: harmless, decided
+                dead |= inside[i]  # also marks earlier boxes: harmless, decided
         kept_rows = rows[kept]
         keep += kept_rows.tolist()
         rest = end + np.flatnonzero(~suppressed[end:])  # later boxes still alive
         if rest.size:
-            ious = _iou_unchecked(boxes[torch.from_numpy(kept_rows)], boxes[torch.from_numpy(rest)])
+            kept_boxes = boxes[torch.from_numpy(kept_rows)]
+            ious = _iou_unchecked(kept_boxes, boxes[torch.from_numpy(rest)])
             hit = (ious.double() > iou_threshold).any(dim=0).cpu().numpy()
             suppressed[rest[hit]] = True
     return order[torch.tensor(keep, dtype=torch.int64, device=order.device)]
@@ -171,13 +194,20 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
 
 
 # --8<-- [start:batched_nms]
-def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
-    """NMS within each category, never across (the coordinate trick of torchvision).
+def batched_nms(
+    boxes: Tensor,
+    scores: Tensor,
+    idxs: Tensor,
+    iou_threshold: float,
+) -> Tensor:
+    """NMS within each category, never across (torchvision's offset trick).
 
     Shifting every box of class ``c`` by ``c * (max coordinate + 1)`` puts different classes in
     disjoint regions of the plane, so one plain NMS call never lets a box of one class suppress a
     box of another. This needs **non-negative coordinates**: with negative ones the shifted
-    classes can still overlap (see :func:`batched_nms_per_class`).
+    classes can still overlap (see :func:`batched_nms_per_class`). As in torchvision 0.29, inputs
+    with ``boxes.numel() > 4000`` on the CPU (``> 100_000`` elsewhere) take the exact per-class
+    loop instead; float16/bfloat16 boxes are shifted in float32 (a float16 offset overflows).
 
     Args:
         boxes: ``[N, 4]`` boxes in ``(x1, y1, x2, y2)`` format, coordinates ``>= 0``.
@@ -195,12 +225,17 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
         >>> batched_nms(boxes, scores, torch.tensor([0, 1, 0]), 0.5)  # 2 is a duplicate of 0
         tensor([0, 1])
     """
-    _check_nms_inputs(boxes, scores, iou_threshold)
+    iou_threshold = _check_nms_inputs(boxes, scores, iou_threshold)
     _check_idxs(idxs, boxes.shape[0])
     if boxes.numel() == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
-    # Same arithmetic as torchvision: offsets = idxs * (max + 1), added to all four coordinates.
-    offsets = idxs.to(boxes) * (boxes.max() + torch.tensor(1).to(boxes))
+    if boxes.numel() > (4000 if boxes.device.type == "cpu" else 100_000):
+        # torchvision's switch: above this size a loop over classes is exact and faster
+        return batched_nms_per_class(boxes, scores, idxs, iou_threshold)
+    boxes = _upcast(boxes)  # float16: 70 * 1001 > 65504 would overflow to inf
+    # offsets = idxs * (max + 1), added to all four coordinates. A large float32
+    # offset rounds the coordinates (IoU moves by ~1e-4), as in torchvision.
+    offsets = idxs.to(boxes) * (boxes.max() + 1)
     return nms(boxes + offsets[:, None], scores, iou_threshold)
 
 
@@ -211,7 +246,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
 def batched_nms_per_class(
     boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float
 ) -> Tensor:
-    """Per-category NMS by an explicit loop over classes (torchvision's path for large inputs).
+    """Per-category NMS by a loop over classes (torchvision's path for large inputs).
 
     Works for any coordinates, negative included, and never changes the boxes' values.
 
@@ -234,7 +269,7 @@ def batched_nms_per_class(
         >>> batched_nms(boxes, scores, idxs, 0.5)  # offset 1 maps box 1 onto box 0: merged!
         tensor([0])
     """
-    _check_nms_inputs(boxes, scores, iou_threshold)
+    iou_threshold = _check_nms_inputs(boxes, scores, iou_threshold)
     _check_idxs(idxs, boxes.shape[0])
     keep_mask = torch.zeros(boxes.shape[0], dtype=torch.bool, device=boxes.device)
     for cls in torch.unique(idxs):
@@ -256,7 +291,7 @@ def soft_nms(
     method: Literal["linear", "gaussian"] = "linear",
     score_threshold: float = 0.001,
 ) -> tuple[Tensor, Tensor]:
-    """Soft-NMS (Bodla et al., ICCV 2017): decay the scores of overlapping boxes, don't delete.
+    """Soft-NMS (Bodla et al., ICCV 2017): decay overlapping scores, don't delete.
 
     Each round picks the box with the highest *current* score, then multiplies the score of every
     remaining box ``b`` by ``f(IoU(best, b))``:
@@ -285,30 +320,33 @@ def soft_nms(
         >>> keep.tolist(), [round(v, 4) for v in s.tolist()]  # 0.8 * (1 - 0.5) = 0.4
         ([0, 2, 1], [0.9, 0.7, 0.4])
     """
-    _check_nms_inputs(boxes, scores, iou_threshold)
+    iou_threshold = _check_nms_inputs(boxes, scores, iou_threshold)
     if method not in ("linear", "gaussian"):
         raise ValueError(f"method must be 'linear' or 'gaussian', got {method!r}")
     if isinstance(sigma, bool) or not isinstance(sigma, int | float) or not sigma > 0:
         raise ValueError(f"sigma must be a float > 0, got {sigma!r}")
-    _check_threshold(score_threshold, "score_threshold")
+    score_threshold = _check_threshold(score_threshold, "score_threshold")
+    boxes = _upcast(boxes)
     current = scores.clone()  # never modify the caller's scores
     alive = torch.nonzero(current >= score_threshold).flatten()
     keep, kept_scores = [], []
     while alive.numel() > 0:
-        pos = int(torch.argmax(current[alive]))  # first maximum: ties go to the lower index
+        pos = int(torch.argmax(current[alive]))  # first maximum: lower index wins ties
         best = alive[pos]
         keep.append(best)
         kept_scores.append(current[best])
         alive = torch.cat([alive[:pos], alive[pos + 1 :]])
-        ious = box_iou(boxes[best].unsqueeze(0), boxes[alive]).squeeze(0).nan_to_num(0.0)
+        ious = _iou_unchecked(boxes[best, None], boxes[alive])[0].nan_to_num(0.0)
         if method == "linear":
-            decay = torch.where(ious.double() > iou_threshold, 1.0 - ious, torch.ones_like(ious))
+            above = ious.double() > iou_threshold
+            decay = torch.where(above, 1.0 - ious, torch.ones_like(ious))
         else:
             decay = torch.exp(-(ious**2) / sigma)
         current[alive] = current[alive] * decay.to(current.dtype)
         alive = alive[current[alive] >= score_threshold]
     if not keep:
-        return torch.empty(0, dtype=torch.int64, device=boxes.device), scores[:0].clone()
+        empty = torch.empty(0, dtype=torch.int64, device=boxes.device)
+        return empty, scores[:0].clone()
     return torch.stack(keep), torch.stack(kept_scores)
 
 
