@@ -1,4 +1,5 @@
-"""Figures for the NumPy convolution page: the sliding window and im2col as a matrix product."""
+"""Figures for the NumPy convolution page: the sliding window, im2col as a matrix product, and
+the uneven overlap of a transposed convolution (checkerboard artefacts)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from snippets.backbone.conv_numpy import conv2d, im2col
+from snippets.backbone.conv_numpy_backward import col2im
 
 TEXT = {
     "zh": {
@@ -19,6 +21,8 @@ TEXT = {
         "weight": "权重展平\n[C_out, C·kH·kW] = [1, 4]",
         "out": "输出 = 权重 @ 列矩阵\n[1, 9] → reshape 成 3×3",
         "x": "输入 4×4（C=1）\n卷积核 2×2，stride=1",
+        "k3": "转置卷积 k=3, s=2：k 不能被 s 整除\n每个输出像素被 1/2/4 个窗口覆盖",
+        "k4": "转置卷积 k=4, s=2：k 能被 s 整除\n内部每个像素都被 4 个窗口覆盖",
     },
     "en": {
         "input": "input 5×5, padding=1 (grey = padded zeros)",
@@ -29,6 +33,8 @@ TEXT = {
         "weight": "flattened weight\n[C_out, C·kH·kW] = [1, 4]",
         "out": "output = weight @ columns\n[1, 9] → reshape to 3×3",
         "x": "input 4×4 (C=1)\nkernel 2×2, stride=1",
+        "k3": "transposed conv k=3, s=2: s does not divide k\neach output pixel gets 1, 2 or 4 windows",
+        "k4": "transposed conv k=4, s=2: s divides k\nevery interior pixel gets 4 windows",
     },
 }
 
@@ -102,4 +108,28 @@ def draw_im2col(lang: str) -> Figure:
     ax_c.add_patch(Rectangle((-0.5, -0.5), 1, 4, fill=False, lw=2.5, ec=HIGHLIGHT))
     ax_o.add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, lw=2.5, ec=HIGHLIGHT))
     fig.subplots_adjust(left=0.02, right=0.98, top=0.84, bottom=0.03, wspace=0.15, hspace=0.9)
+    return fig
+
+
+def draw_checkerboard(lang: str) -> Figure:
+    """How many input positions a stride-2 transposed conv adds onto each output pixel.
+
+    The count is ``col2im`` of all-ones columns (a transposed conv with an all-ones input and
+    kernel); unequal counts are the checkerboard pattern of Odena et al., Distill 2016.
+    """
+    t = TEXT[lang]
+    fig = Figure(figsize=(8.4, 3.9))
+    axes = fig.subplots(1, 2)
+    for ax, k, key in ((axes[0], 3, "k3"), (axes[1], 4, "k4")):
+        n_in = 4  # a 4x4 input: output (4 - 1) * 2 + k, cropped to the interior below
+        size = (n_in - 1) * 2 + k
+        cover = col2im(np.ones((1, k * k, n_in * n_in)), (size, size), k, stride=2)[0, 0]
+        inner = cover[k - 2 : size - k + 2, k - 2 : size - k + 2]  # drop the thin border
+        ax.imshow(inner, cmap="Blues", vmin=0, vmax=8)
+        for i in range(inner.shape[0]):
+            for j in range(inner.shape[1]):
+                ax.text(j, i, f"{inner[i, j]:g}", ha="center", va="center", fontsize=9)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        ax.set_title(t[key], fontsize=9)
+    fig.subplots_adjust(left=0.02, right=0.98, top=0.84, bottom=0.03, wspace=0.1)
     return fig

@@ -9,7 +9,10 @@ Shapes follow PyTorch: ``input [N, C_in, H, W]``, ``weight [C_out, C_in / groups
 
     H_out = floor((H + 2 * padding_h - dilation_h * (kH - 1) - 1) / stride_h) + 1
 
-and the same for ``W_out``. Padding is zero padding on both sides.
+and the same for ``W_out``. Padding is an int or ``(pH, pW)`` of zeros on both sides (the strings
+``"same"``/``"valid"`` of ``F.conv2d`` are not supported). Integer arrays are accumulated in 64 bits,
+so a ``uint8`` image does not wrap around (``F.conv2d`` rejects integer tensors on the CPU).
+Backward passes, pooling and the transposed-conv sizes are in ``conv_numpy_backward.py``.
 """
 
 from __future__ import annotations
@@ -59,7 +62,22 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
         >>> conv_output_size(5, 3, stride=1, padding=0, dilation=2)  # window spans 5
         1
     """
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    args = {"size": size, "kernel": kernel, "stride": stride, "padding": padding}
+    for name, value in {**args, "dilation": dilation}.items():
+        if not isinstance(value, int | np.integer) or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    for name, value, minimum in (("kernel", kernel, 1), ("stride", stride, 1),
+                                 ("dilation", dilation, 1), ("size", size, 0),
+                                 ("padding", padding, 0)):  # fmt: skip
+        if value < minimum:
+            raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    span = dilation * (kernel - 1) + 1  # without this check the formula returns sizes <= 0
+    if span > size + 2 * padding:
+        raise ValueError(
+            f"kernel spans {span} (dilation {dilation}) but size + 2 * padding is only "
+            f"{size + 2 * padding}: no window fits"
+        )
+    return (size + 2 * padding - span) // stride + 1
 
 
 def _check_input(input: object) -> np.ndarray:
@@ -131,6 +149,14 @@ def _check_conv_args(
     return _check_windows(input, (kh, kw), stride, padding, dilation, "weight")
 
 
+def _accumulator(*arrays: np.ndarray) -> np.dtype:
+    """Integers add up in 64 bits (as ``np.sum`` does): in uint8, 200 * 9 = 1800 wraps to 8."""
+    dtype = np.result_type(*arrays)
+    if dtype.kind in "iu":
+        return np.dtype(np.int64 if dtype.kind == "i" else np.uint64)
+    return dtype
+
+
 def _zero_pad(input: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
     ph, pw = padding
     return np.pad(input, ((0, 0), (0, 0), (ph, ph), (pw, pw)))  # zeros on both sides of H and W
@@ -176,20 +202,22 @@ def conv2d_naive(
     n_batch = input.shape[0]
     c_out, c_per_group, kh, kw = weight.shape
     out_per_group = c_out // groups
-    x = _zero_pad(input, padding)
-    out = np.zeros((n_batch, c_out, h_out, w_out), dtype=np.result_type(input, weight))
+    acc = _accumulator(input, weight)  # uint8 products would overflow: widen first
+    x, weight = _zero_pad(input, padding).astype(acc), weight.astype(acc)
+    out = np.zeros((n_batch, c_out, h_out, w_out), dtype=acc)
     for n in range(n_batch):
         for oc in range(c_out):
-            g = oc // out_per_group  # output channel oc only sees the input channels of group g
+            g = oc // out_per_group  # output channel oc sees only group g's inputs
             channels = slice(g * c_per_group, (g + 1) * c_per_group)
             for i in range(h_out):
                 for j in range(w_out):
                     top, left = i * sh, j * sw
-                    # Dilation picks every dh-th row / dw-th column inside the window's span.
+                    # Dilation takes every dh-th row / dw-th column of the span.
                     rows = slice(top, top + dh * (kh - 1) + 1, dh)
                     cols = slice(left, left + dw * (kw - 1) + 1, dw)
                     window = x[n, channels, rows, cols]  # [C_in/groups, kH, kW]
-                    out[n, oc, i, j] = np.sum(window * weight[oc])  # no flip: cross-correlation
+                    # No flip: cross-correlation.
+                    out[n, oc, i, j] = np.sum(window * weight[oc])
     if bias is not None:
         out = out + bias.reshape(1, c_out, 1, 1)
     return out
@@ -206,7 +234,7 @@ def im2col(
     padding: IntPair = 0,
     dilation: IntPair = 1,
 ) -> np.ndarray:
-    """Unfold every sliding window into a column (same layout as ``torch.nn.functional.unfold``).
+    """Unfold every sliding window into a column (the layout of ``F.unfold``).
 
     Args:
         input: ``[N, C, H, W]`` array.
@@ -235,13 +263,13 @@ def im2col(
     )
     x = _zero_pad(input, padding)
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    # A strided *view* of every span_h x span_w window: [N, C, H_p - span_h + 1, W_p - span_w + 1,
-    # span_h, span_w]. No data is copied yet.
+    # A strided *view* of every span_h x span_w window, no copy yet:
+    # [N, C, H_p - span_h + 1, W_p - span_w + 1, span_h, span_w].
     windows = np.lib.stride_tricks.sliding_window_view(x, (span_h, span_w), axis=(2, 3))
-    # Keep every stride-th window and every dilation-th tap: [N, C, H_out, W_out, kH, kW].
+    # Every stride-th window, every dilation-th tap: [N, C, H_out, W_out, kH, kW].
     windows = windows[:, :, ::sh, ::sw, ::dh, ::dw][:, :, :h_out, :w_out]
     n, c = input.shape[:2]
-    # [N, C, kH, kW, H_out, W_out] -> [N, C*kH*kW, L]; this reshape is where the copy happens.
+    # [N, C, kH, kW, H_out, W_out] -> [N, C*kH*kW, L]: this reshape copies.
     return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, h_out * w_out)
 
 
@@ -258,7 +286,7 @@ def conv2d(
     dilation: IntPair = 1,
     groups: int = 1,
 ) -> np.ndarray:
-    """Fast ``torch.nn.functional.conv2d``: im2col, then one batched matrix multiplication.
+    """Fast ``F.conv2d``: im2col, then one batched matrix multiplication.
 
     Args:
         input: ``[N, C_in, H, W]`` array.
@@ -288,12 +316,13 @@ def conv2d(
     )
     n = input.shape[0]
     c_out, c_per_group, kh, kw = weight.shape
-    cols = im2col(input, (kh, kw), stride, padding, dilation)  # [N, C_in*kH*kW, L]
-    # Channels of one group are contiguous, so the rows split cleanly into groups:
-    # cols [N, G, (C_in/G)*kH*kW, L] and weights [G, C_out/G, (C_in/G)*kH*kW].
+    acc = _accumulator(input, weight)  # int64 for integer inputs, else unchanged
+    cols = im2col(input.astype(acc, copy=False), (kh, kw), stride, padding, dilation)
+    # cols is [N, C_in*kH*kW, L]; a group's channels are contiguous rows, so they split
+    # cleanly: cols [N, G, (C_in/G)*kH*kW, L], weights [G, C_out/G, (C_in/G)*kH*kW].
     cols = cols.reshape(n, groups, c_per_group * kh * kw, h_out * w_out)
-    w_mat = weight.reshape(groups, c_out // groups, c_per_group * kh * kw)
-    out = np.matmul(w_mat[None], cols)  # [N, G, C_out/G, L]: one GEMM per (image, group)
+    w_mat = weight.astype(acc, copy=False).reshape(groups, c_out // groups, -1)
+    out = np.matmul(w_mat[None], cols)  # [N, G, C_out/G, L]: a GEMM per (image, group)
     out = out.reshape(n, c_out, h_out, w_out)
     if bias is not None:
         out = out + bias.reshape(1, c_out, 1, 1)
@@ -301,6 +330,63 @@ def conv2d(
 
 
 # --8<-- [end:conv2d]
+
+
+# --8<-- [start:conv2d_shift_add]
+def conv2d_shift_add(
+    input: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """``F.conv2d`` without a column matrix: one small product per kernel tap.
+
+    Args:
+        input: ``[N, C_in, H, W]`` array.
+        weight: ``[C_out, C_in / groups, kH, kW]`` kernels (not flipped).
+        bias: optional ``[C_out]``.
+        stride: int or ``(sH, sW)``.
+        padding: int or ``(pH, pW)`` zeros on each side.
+        dilation: int or ``(dH, dW)``.
+        groups: number of independent channel groups.
+
+    Returns:
+        ``[N, C_out, H_out, W_out]``, equal to ``conv2d`` up to rounding.
+
+    Examples:
+        >>> rng = np.random.default_rng(1)
+        >>> x, w = rng.normal(size=(2, 4, 7, 6)), rng.normal(size=(6, 2, 3, 3))
+        >>> y = conv2d_shift_add(x, w, stride=2, padding=1, groups=2)
+        >>> np.allclose(y, conv2d(x, w, stride=2, padding=1, groups=2))
+        True
+    """
+    stride, padding, dilation, (h_out, w_out) = _check_conv_args(
+        input, weight, bias, stride, padding, dilation, groups
+    )
+    (sh, sw), (dh, dw) = stride, dilation
+    n = input.shape[0]
+    c_out, c_per_group, kh, kw = weight.shape
+    acc = _accumulator(input, weight)
+    x = _zero_pad(input, padding).astype(acc)
+    x = x.reshape(n, groups, c_per_group, *x.shape[2:])  # [N, G, C_in/G, H_p, W_p]
+    w = weight.astype(acc).reshape(groups, c_out // groups, c_per_group, kh, kw)
+    out = np.zeros((n, groups, c_out // groups, h_out, w_out), dtype=acc)
+    for a in range(kh):  # kH * kW iterations, whatever the image size
+        for b in range(kw):
+            # Tap (a, b) of every window at once, [N, G, C/G, H_out, W_out].
+            rows = slice(a * dh, a * dh + sh * (h_out - 1) + 1, sh)
+            cols = slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
+            out += np.einsum("ngchw,goc->ngohw", x[..., rows, cols], w[..., a, b])
+    out = out.reshape(n, c_out, h_out, w_out)
+    if bias is not None:
+        out = out + bias.reshape(1, c_out, 1, 1)
+    return out
+
+
+# --8<-- [end:conv2d_shift_add]
 
 
 # --8<-- [start:convolve2d_true]
@@ -328,7 +414,8 @@ def convolve2d_true(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     if _check_array(kernel, "kernel", "[kH, kW]").ndim != 2:
         raise ValueError(f"kernel must have shape [kH, kW], got {kernel.shape}")
     if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
-        raise ValueError(f"kernel {kernel.shape} must fit inside image {image.shape} (valid mode)")
+        shapes = f"kernel {kernel.shape} must fit inside image {image.shape}"
+        raise ValueError(f"{shapes} (valid mode)")
     flipped = kernel[::-1, ::-1]  # the only difference from cross-correlation
     return conv2d(image[None, None], np.ascontiguousarray(flipped)[None, None])[0, 0]
 

@@ -90,6 +90,13 @@ def test_conv2d_naive_matches_torch_seeded_loop():
         check_against_torch(impl.conv2d_naive, random_config(rng, max_size=5))
 
 
+def test_conv2d_shift_add_matches_torch_seeded_loop():
+    """1000 seeded random configurations of the k^2-tap version against F.conv2d (float64)."""
+    rng = np.random.default_rng(2025)
+    for _ in range(cases(1000)):
+        check_against_torch(impl.conv2d_shift_add, random_config(rng))
+
+
 @st.composite
 def conv_configs(draw, max_size: int = 8) -> dict:
     seed = draw(st.integers(0, 2**32 - 1))
@@ -141,6 +148,7 @@ def test_smallest_inputs_and_depthwise():
         full = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1, **case}
         check_against_torch(impl.conv2d, full)
         check_against_torch(impl.conv2d_naive, full)
+        check_against_torch(impl.conv2d_shift_add, full)
 
 
 def test_im2col_matches_torch_unfold():
@@ -198,8 +206,8 @@ def brute_force_true_convolution(image: np.ndarray, kernel: np.ndarray) -> np.nd
     return full[kh - 1 : h, kw - 1 : w]
 
 
-def test_seed_example_cross_correlation_is_minus_four():
-    """The seed's filter2d example. Hand computation, top-left window [[1,2],[4,5]]:
+def test_worked_example_cross_correlation_is_minus_four():
+    """The page's worked example. Hand computation, top-left window [[1,2],[4,5]]:
 
     cross-correlation: 1*1 + 2*0 + 4*0 + 5*(-1) = -4; every window has the same difference
     (a - d = -4, because d = a + 4 in this image), so the output is -4 everywhere.
@@ -213,7 +221,7 @@ def test_seed_example_cross_correlation_is_minus_four():
     assert_equal(torch_conv2d(image, kernel, None, 1, 0, 1, 1)[0, 0], expected)
 
 
-def test_seed_example_true_convolution_is_plus_four():
+def test_worked_example_true_convolution_is_plus_four():
     """Flipped kernel [[-1,0],[0,1]]: -1*1 + 1*5 = +4 (hand computation), and brute force."""
     image = np.arange(1, 10, dtype=float).reshape(3, 3)
     kernel = np.array([[1.0, 0.0], [0.0, -1.0]])
@@ -246,11 +254,30 @@ def test_symmetric_kernel_makes_both_the_same():
 
 
 def test_integer_inputs_stay_exact():
-    """The seed passes integer arrays: integer arithmetic is exact, no float rounding."""
+    """Integer arrays give exact integer results (no float rounding), in 64 bits."""
     image = np.arange(1, 10).reshape(1, 1, 3, 3)
     kernel = np.array([[1, 0], [0, -1]]).reshape(1, 1, 2, 2)
-    assert impl.conv2d(image, kernel).dtype.kind == "i"
+    assert impl.conv2d(image, kernel).dtype == np.int64
     assert_equal(impl.conv2d(image, kernel), impl.conv2d_naive(image, kernel))
+
+
+@pytest.mark.parametrize("fn_name", ["conv2d", "conv2d_naive", "conv2d_shift_add"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.uint16])
+def test_small_integer_dtypes_do_not_overflow(fn_name, dtype):
+    """uint8 200 * ones(3x3) is 1800, not 1800 mod 256 = 8: integers accumulate in 64 bits.
+    40 seeded images per dtype with values at the dtype's extremes, compared with the float64
+    result (exact here: every sum is far below 2**53)."""
+    fn, info = getattr(impl, fn_name), np.iinfo(dtype)
+    assert_equal(fn(np.full((1, 1, 4, 4), 200, np.uint8), np.ones((1, 1, 3, 3), np.uint8)),
+                 np.full((1, 1, 2, 2), 1800, np.uint64))  # fmt: skip
+    rng = np.random.default_rng(14)
+    for _ in range(cases(40)):
+        x = rng.integers(info.min, info.max, size=(2, 3, 6, 5), endpoint=True).astype(dtype)
+        w = rng.integers(info.min, info.max, size=(4, 3, 3, 2), endpoint=True).astype(dtype)
+        expected = torch_conv2d(x.astype(np.float64), w.astype(np.float64), None, 1, 1, 1, 1)
+        actual = fn(x, w, padding=1)
+        assert actual.dtype.kind == np.dtype(dtype).kind and actual.dtype.itemsize == 8
+        assert_equal(actual.astype(np.float64), expected)
 
 
 def test_numpy_convolve_flips_and_correlate_does_not():
@@ -312,7 +339,7 @@ X = np.zeros((2, 4, 6, 6))
 W = np.zeros((8, 4, 3, 3))
 
 
-@pytest.mark.parametrize("fn_name", ["conv2d", "conv2d_naive"])
+@pytest.mark.parametrize("fn_name", ["conv2d", "conv2d_naive", "conv2d_shift_add"])
 def test_errors(fn_name):
     fn = getattr(impl, fn_name)
     with raises_naming(ValueError, "input", "[N, C_in, H, W]"):
@@ -353,6 +380,28 @@ def test_errors(fn_name):
         fn(X, W.astype(bool))
 
 
+def test_conv_output_size_errors():
+    """No ZeroDivisionError, no negative sizes, no silent list arithmetic."""
+    with raises_naming(ValueError, "stride", ">= 1"):
+        impl.conv_output_size(5, 3, stride=0, padding=0, dilation=1)
+    with raises_naming(ValueError, "stride", ">= 1"):
+        impl.conv_output_size(5, 3, stride=-1, padding=0, dilation=1)
+    with raises_naming(ValueError, "kernel spans 5", "no window fits"):
+        impl.conv_output_size(2, 5, stride=1, padding=0, dilation=1)  # was -2
+    with raises_naming(ValueError, "kernel spans 7", "dilation 3"):
+        impl.conv_output_size(5, 3, stride=1, padding=0, dilation=3)
+    with raises_naming(ValueError, "size", ">= 0"):
+        impl.conv_output_size(-3, 1, stride=1, padding=0, dilation=1)
+    with raises_naming(ValueError, "padding", ">= 0"):
+        impl.conv_output_size(5, 3, stride=1, padding=-1, dilation=1)
+    with raises_naming(TypeError, "kernel", "int", "list"):
+        impl.conv_output_size(5, [3, 3], stride=1, padding=0, dilation=1)
+    with raises_naming(TypeError, "padding", "int", "float"):
+        impl.conv_output_size(5, 3, stride=1, padding=1.0, dilation=1)
+    with raises_naming(TypeError, "stride", "int", "bool"):
+        impl.conv_output_size(5, 3, stride=True, padding=0, dilation=1)
+
+
 def test_helper_errors():
     with raises_naming(ValueError, "kernel_size", "padded input"):
         impl.im2col(X, 7)
@@ -375,7 +424,7 @@ def test_helper_errors():
 def test_figures(lang):
     from figures.backbone import conv_numpy as figs
 
-    for draw in (figs.draw_sliding_window, figs.draw_im2col):
+    for draw in (figs.draw_sliding_window, figs.draw_im2col, figs.draw_checkerboard):
         fig = draw(lang)
         assert isinstance(fig, matplotlib.figure.Figure)
         assert fig.axes
