@@ -24,9 +24,17 @@ from torchvision.ops import sigmoid_focal_loss
 from snippets.segmentation.seg_metrics import dice_loss
 
 
+def _check_tensor(name: str, value: object, shape: str) -> None:
+    # Lists and NumPy arrays would fail deep inside with an AttributeError; say what is wrong.
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape {shape}, got {type(value).__name__}"
+        )
+
+
 # --8<-- [start:position_embedding]
 class PositionEmbeddingRandom(nn.Module):
-    """Random-Fourier features of 2-D coordinates: ``[sin(2*pi*v @ G), cos(2*pi*v @ G)]``.
+    """Random-Fourier features of 2-D points: ``[sin(2 pi v G), cos(2 pi v G)]``.
 
     ``v = 2 * c - 1`` maps coordinates normalised to ``[0, 1]`` to ``[-1, 1]``; ``G`` is a fixed
     ``[2, num_pos_feats]`` Gaussian matrix (a buffer, never trained) scaled by ``scale``.
@@ -60,7 +68,7 @@ class PositionEmbeddingRandom(nn.Module):
         self.register_buffer("positional_encoding_gaussian_matrix", gaussian)
 
     def _pe_encoding(self, coords: Tensor) -> Tensor:
-        """``[..., 2]`` coordinates in ``[0, 1]`` -> ``[..., 2 * num_pos_feats]`` codes."""
+        """``[..., 2]`` coordinates in ``[0, 1]`` -> ``[..., 2F]`` codes."""
         coords = 2 * coords - 1  # centre the square: [0, 1] -> [-1, 1]
         coords = coords @ self.positional_encoding_gaussian_matrix  # random projections
         coords = 2 * math.pi * coords
@@ -69,23 +77,30 @@ class PositionEmbeddingRandom(nn.Module):
     def forward(self, size: tuple[int, int]) -> Tensor:
         """Dense code of an ``H x W`` grid at pixel centres, shape ``[2F, H, W]``."""
         h, w = size
-        ys = (torch.arange(h, dtype=torch.float32) + 0.5) / h
-        xs = (torch.arange(w, dtype=torch.float32) + 0.5) / w
-        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)  # [H, W, (x, y)]
+        # Build the grid where the buffer lives (after .cuda() / .double() too).
+        g = self.positional_encoding_gaussian_matrix
+        ys = (torch.arange(h, device=g.device, dtype=g.dtype) + 0.5) / h
+        xs = (torch.arange(w, device=g.device, dtype=g.dtype) + 0.5) / w
+        # [H, W, (x, y)]
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)
         return self._pe_encoding(grid).permute(2, 0, 1)
 
-    def forward_with_coords(self, coords_input: Tensor, image_size: tuple[int, int]) -> Tensor:
-        """Encode pixel coordinates ``[B, N, (x, y)]`` of an image of ``image_size = (H, W)``.
+    def forward_with_coords(
+        self,
+        coords_input: Tensor,
+        image_size: tuple[int, int],
+    ) -> Tensor:
+        """Encode pixel coordinates ``[B, N, (x, y)]``; ``image_size = (H, W)``.
 
         Returns:
             ``[B, N, 2F]``. Dividing x by W and y by H makes the code depend only on the relative
             position, so the same relative point in images of different sizes gets the same code.
         """
+        _check_tensor("coords_input", coords_input, "[B, N, 2]")
         if coords_input.ndim != 3 or coords_input.shape[-1] != 2:
-            raise ValueError(
-                f"coords_input must have shape [B, N, 2] (x, y), got {tuple(coords_input.shape)}"
-            )
-        coords = coords_input.clone().to(torch.float32)
+            got = tuple(coords_input.shape)
+            raise ValueError(f"coords_input must be [B, N, 2] (x, y), got {got}")
+        coords = coords_input.to(self.positional_encoding_gaussian_matrix.dtype).clone()
         coords[:, :, 0] = coords[:, :, 0] / image_size[1]  # x by width
         coords[:, :, 1] = coords[:, :, 1] / image_size[0]  # y by height
         return self._pe_encoding(coords)
@@ -95,6 +110,8 @@ class PositionEmbeddingRandom(nn.Module):
 
 
 def _check_hyper(hyper_in: Tensor, upscaled: Tensor) -> None:
+    _check_tensor("hyper_in", hyper_in, "[B, T, C]")
+    _check_tensor("upscaled", upscaled, "[B, C, H, W]")
     if hyper_in.ndim != 3 or upscaled.ndim != 4:
         raise ValueError(
             f"hyper_in must have shape [B, T, C] and upscaled [B, C, H, W], got "
@@ -109,7 +126,7 @@ def _check_hyper(hyper_in: Tensor, upscaled: Tensor) -> None:
 
 # --8<-- [start:hypernetwork_masks_naive]
 def hypernetwork_masks_naive(hyper_in: Tensor, upscaled: Tensor) -> Tensor:
-    """Mask logits by loops: ``mask[b, t, y, x] = sum_c hyper_in[b, t, c] * upscaled[b, c, y, x]``.
+    """Mask logits by loops: ``mask[b,t,y,x] = sum_c hyper[b,t,c] * image[b,c,y,x]``.
 
     Args:
         hyper_in: ``[B, T, C]``, one vector per output token (SAM: T = 4 mask tokens, C = 32,
@@ -140,7 +157,7 @@ def hypernetwork_masks_naive(hyper_in: Tensor, upscaled: Tensor) -> Tensor:
 
 # --8<-- [start:hypernetwork_masks]
 def hypernetwork_masks(hyper_in: Tensor, upscaled: Tensor) -> Tensor:
-    """Vectorised :func:`hypernetwork_masks_naive`: one batched matmul, as in SAM's decoder.
+    """Vectorised :func:`hypernetwork_masks_naive`: one batched matmul, as in SAM.
 
     Args:
         hyper_in: ``[B, T, C]`` per-token vectors.
@@ -155,16 +172,22 @@ def hypernetwork_masks(hyper_in: Tensor, upscaled: Tensor) -> Tensor:
         (2, 4, 256, 256)
     """
     _check_hyper(hyper_in, upscaled)
-    b, _, h, w = upscaled.shape
+    b, t, _ = hyper_in.shape
+    h, w = upscaled.shape[-2:]
     # [B, T, C] @ [B, C, H*W] -> [B, T, H*W]: every token scores every pixel.
-    return (hyper_in @ upscaled.flatten(2)).view(b, -1, h, w)
+    # Spell out T: with B = 0 or H*W = 0 a -1 in view() is ambiguous.
+    return (hyper_in @ upscaled.flatten(2)).view(b, t, h, w)
 
 
 # --8<-- [end:hypernetwork_masks]
 
 
 # --8<-- [start:select_masks]
-def select_masks(masks: Tensor, iou_pred: Tensor, multimask_output: bool) -> tuple[Tensor, Tensor]:
+def select_masks(
+    masks: Tensor,
+    iou_pred: Tensor,
+    multimask_output: bool,
+) -> tuple[Tensor, Tensor]:
     """Pick the outputs SAM returns from its 4 mask tokens (``MaskDecoder.forward``).
 
     Token 0 is the single-mask output used for unambiguous (multi-prompt) input; tokens 1-3
@@ -183,10 +206,12 @@ def select_masks(masks: Tensor, iou_pred: Tensor, multimask_output: bool) -> tup
         >>> tuple(m.shape), s.tolist()
         ((1, 3, 8, 8), [[0.1, 0.2, 0.3]])
     """
+    _check_tensor("masks", masks, "[B, T, H, W]")
+    _check_tensor("iou_pred", iou_pred, "[B, T]")
     if masks.ndim != 4 or iou_pred.shape != masks.shape[:2]:
         raise ValueError(
-            f"masks must be [B, T, H, W] and iou_pred [B, T], got {tuple(masks.shape)} and "
-            f"{tuple(iou_pred.shape)}"
+            f"masks must be [B, T, H, W] and iou_pred [B, T], got "
+            f"{tuple(masks.shape)} and {tuple(iou_pred.shape)}"
         )
     chosen = slice(1, None) if multimask_output else slice(0, 1)
     return masks[:, chosen], iou_pred[:, chosen]
@@ -195,11 +220,24 @@ def select_masks(masks: Tensor, iou_pred: Tensor, multimask_output: bool) -> tup
 # --8<-- [end:select_masks]
 
 
+def _check_masks(mask_logits: Tensor, target: Tensor) -> None:
+    _check_tensor("mask_logits", mask_logits, "[B, M, H, W]")
+    _check_tensor("target", target, "[B, H, W]")
+    if mask_logits.ndim != 4 or target.shape != mask_logits.shape[:1] + mask_logits.shape[2:]:
+        raise ValueError(
+            f"mask_logits must be [B, M, H, W] and target [B, H, W], got "
+            f"{tuple(mask_logits.shape)} and {tuple(target.shape)}"
+        )
+
+
 # --8<-- [start:sam_loss]
 def mask_losses(
-    mask_logits: Tensor, target: Tensor, focal_weight: float = 20.0, dice_weight: float = 1.0
+    mask_logits: Tensor,
+    target: Tensor,
+    focal_weight: float = 20.0,
+    dice_weight: float = 1.0,
 ) -> Tensor:
-    """``focal_weight * focal + dice_weight * Dice`` for every candidate mask, shape ``[B, M]``.
+    """Weighted focal + Dice loss of every candidate mask, shape ``[B, M]``.
 
     Args:
         mask_logits: ``[B, M, H, W]`` logits of ``M`` candidate masks.
@@ -210,29 +248,34 @@ def mask_losses(
     Returns:
         ``[B, M]`` per-candidate losses.
     """
-    if mask_logits.ndim != 4 or target.shape != mask_logits.shape[:1] + mask_logits.shape[2:]:
-        raise ValueError(
-            f"mask_logits must be [B, M, H, W] and target [B, H, W], got "
-            f"{tuple(mask_logits.shape)} and {tuple(target.shape)}"
-        )
+    _check_masks(mask_logits, target)
     b, m = mask_logits.shape[:2]
     target = target.to(mask_logits.dtype)[:, None].expand_as(mask_logits)
-    focal = sigmoid_focal_loss(mask_logits, target, reduction="none").flatten(2).mean(-1)
-    dice = dice_loss(mask_logits.flatten(0, 1), target.flatten(0, 1), reduction="none").view(b, m)
+    focal = sigmoid_focal_loss(mask_logits, target, reduction="none")
+    focal = focal.flatten(2).mean(-1)  # averaged over pixels
+    dice = dice_loss(mask_logits.flatten(0, 1), target.flatten(0, 1), reduction="none")
+    dice = dice.view(b, m)
     return focal_weight * focal + dice_weight * dice
 
 
 def mask_iou(mask_logits: Tensor, target: Tensor) -> Tensor:
     """IoU of each binarised candidate (logit > 0) with the target, shape ``[B, M]``."""
+    _check_masks(mask_logits, target)
     pred = mask_logits.flatten(2) > 0
     gt = target.flatten(1)[:, None].bool()
-    inter = (pred & gt).sum(-1).float()
-    union = (pred | gt).sum(-1).float()
+    inter = (pred & gt).sum(-1).to(mask_logits.dtype)
+    union = (pred | gt).sum(-1).to(mask_logits.dtype)
     return inter / union.clamp(min=1.0)  # empty vs empty counts as IoU 0, as in SAM 2
 
 
 def sam_loss(
-    mask_logits: Tensor, target: Tensor, iou_pred: Tensor | None = None, iou_weight: float = 1.0
+    mask_logits: Tensor,
+    target: Tensor,
+    iou_pred: Tensor | None = None,
+    iou_weight: float = 1.0,
+    *,
+    supervise_all_iou: bool = False,
+    iou_use_l1_loss: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Minimum-over-masks loss: only each sample's best candidate back-propagates.
 
@@ -242,6 +285,9 @@ def sam_loss(
         iou_pred: optional ``[B, M]`` predicted IoUs; adds ``iou_weight * MSE`` between the chosen
             candidate's prediction and its actual IoU.
         iou_weight: weight of the IoU-head loss (1.0 in the paper).
+        supervise_all_iou: average the IoU loss over all ``M`` candidates instead of taking the
+            chosen one (SAM 2's option; its released SAM 2.1 training config turns it on).
+        iou_use_l1_loss: L1 instead of MSE for the IoU loss (on in the same SAM 2.1 config).
 
     Returns:
         ``(loss, best)``: the scalar loss averaged over the batch and the ``[B]`` index of the
@@ -261,14 +307,20 @@ def sam_loss(
     best_loss, best = per_mask.min(dim=1)
     loss = best_loss.mean()
     if iou_pred is not None:
+        _check_tensor("iou_pred", iou_pred, "[B, M]")
         if iou_pred.shape != per_mask.shape:
             raise ValueError(
                 f"iou_pred must have shape [B, M] = {list(per_mask.shape)}, "
                 f"got {list(iou_pred.shape)}"
             )
-        actual = mask_iou(mask_logits, target).detach()  # a regression target, not a path
-        rows = torch.arange(len(best))
-        loss = loss + iou_weight * ((iou_pred[rows, best] - actual[rows, best]) ** 2).mean()
+        # The actual IoU is a regression target, not a gradient path.
+        actual = mask_iou(mask_logits, target).detach()
+        err = iou_pred - actual
+        err = err.abs() if iou_use_l1_loss else err**2  # [B, M]
+        # SAM: the chosen candidate only; gather keeps the index on its device.
+        chosen = err.gather(1, best[:, None])[:, 0]
+        per_sample = err.mean(1) if supervise_all_iou else chosen
+        loss = loss + iou_weight * per_sample.mean()
     return loss, best
 
 

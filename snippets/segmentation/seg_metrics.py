@@ -21,7 +21,17 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def _check_tensor(name: str, value: object, shape: str) -> None:
+    # Lists and NumPy arrays would fail deep inside with an AttributeError; say what is wrong.
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape {shape}, got {type(value).__name__}"
+        )
+
+
 def _check_binary_pair(logits: Tensor, targets: Tensor) -> None:
+    _check_tensor("logits", logits, "[N, ...]")
+    _check_tensor("targets", targets, "[N, ...] (the shape of logits)")
     if logits.shape != targets.shape:
         raise ValueError(
             f"logits and targets must have the same shape [N, ...], got "
@@ -64,6 +74,10 @@ def dice_loss(
 
     Returns:
         The loss, ``[N]`` or a scalar.
+
+    The binary check on ``targets`` reads the data, so every call costs one host-device sync
+    on a GPU. Soft or label-smoothed targets are rejected on purpose: for non-binary ``t``
+    this product form and SAM 2's L1 form (``sum p + sum t - |p - t|_1`` as numerator) differ.
 
     Examples:
         >>> t = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
@@ -141,9 +155,14 @@ def _check_labels(name: str, labels: Tensor, num_classes: int, ignore_index: int
 
 # --8<-- [start:multiclass_dice_loss]
 def multiclass_dice_loss(
-    logits: Tensor, target: Tensor, smooth: float = 1.0, ignore_index: int | None = None
+    logits: Tensor,
+    target: Tensor,
+    smooth: float = 1.0,
+    ignore_index: int | None = None,
+    *,
+    include_background: bool = True,
 ) -> Tensor:
-    """Soft Dice loss for ``C`` classes: softmax, one-hot target, Dice per class, mean over classes.
+    """Soft Dice for ``C`` classes: softmax, one-hot target, Dice per class, mean.
 
     Each class's sums run over the whole batch and all pixels (one Dice per class, not per image).
 
@@ -152,6 +171,8 @@ def multiclass_dice_loss(
         target: ``[N, *]`` integer labels in ``[0, C)`` or ``ignore_index``.
         smooth: added to numerator and denominator of every class's Dice.
         ignore_index: target value whose pixels are dropped from every sum.
+        include_background: keep class 0 in the mean (MONAI's option of the same name). Every
+            class counts, also one absent from the batch: it scores ``smooth / (sum p + smooth)``.
 
     Returns:
         Scalar loss ``1 - mean_c Dice_c``.
@@ -161,12 +182,17 @@ def multiclass_dice_loss(
         >>> round(float(multiclass_dice_loss(logits, torch.tensor([[0, 1]]))), 3)
         0.0
     """
+    _check_tensor("logits", logits, "[N, C, *]")
+    _check_tensor("target", target, "[N, *]")
     if logits.ndim < 2 or target.shape != logits.shape[:1] + logits.shape[2:]:
         raise ValueError(
-            f"logits must be [N, C, *] and target [N, *], got {tuple(logits.shape)} and "
-            f"{tuple(target.shape)}"
+            f"logits must be [N, C, *] and target [N, *], got "
+            f"{tuple(logits.shape)} and {tuple(target.shape)}"
         )
     num_classes = logits.shape[1]
+    if not include_background and num_classes < 2:
+        got = f"C={num_classes}"
+        raise ValueError(f"include_background=False needs C >= 2 classes, got {got}")
     _check_labels("target", target, num_classes, ignore_index)
     keep = (
         target != ignore_index
@@ -174,14 +200,15 @@ def multiclass_dice_loss(
         else torch.ones_like(target, dtype=torch.bool)
     )
     probs = logits.softmax(dim=1)
-    # Ignored pixels get label 0 in the one-hot, then the mask zeroes them in both tensors.
+    # Ignored pixels get label 0 in the one-hot; the mask then zeroes them in both.
     one_hot = F.one_hot(torch.where(keep, target, 0).long(), num_classes).movedim(-1, 1)
     keep = keep.unsqueeze(1).to(probs.dtype)
     probs, one_hot = probs * keep, one_hot.to(probs.dtype) * keep
     dims = [0, *range(2, logits.ndim)]  # every dimension except the class one
     numerator = 2 * (probs * one_hot).sum(dims) + smooth
     denominator = probs.sum(dims) + one_hot.sum(dims) + smooth
-    return 1 - (numerator / denominator).mean()
+    dice = numerator / denominator  # [C]
+    return 1 - (dice if include_background else dice[1:]).mean()
 
 
 # --8<-- [end:multiclass_dice_loss]
@@ -190,6 +217,8 @@ def multiclass_dice_loss(
 def _check_pred_target(
     pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None
 ) -> None:
+    _check_tensor("pred", pred, "[*] integer labels")
+    _check_tensor("target", target, "[*] integer labels (the shape of pred)")
     if pred.shape != target.shape:
         raise ValueError(
             f"pred and target must have the same shape, got {tuple(pred.shape)} and "
@@ -206,7 +235,7 @@ def _check_pred_target(
 def confusion_matrix_naive(
     pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None
 ) -> Tensor:
-    """``cm[i, j]`` = number of pixels whose true class is ``i`` and predicted class is ``j``.
+    """``cm[i, j]`` = number of pixels of true class ``i`` and predicted class ``j``.
 
     The interview version: one Python loop over pixels.
 
@@ -240,7 +269,7 @@ def confusion_matrix_naive(
 def confusion_matrix(
     pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None
 ) -> Tensor:
-    """Vectorised :func:`confusion_matrix_naive`: encode each pair as ``C*t + p`` and count.
+    """Vectorised :func:`confusion_matrix_naive`: count the codes ``C*t + p``.
 
     Args:
         pred: integer label map, any shape.
@@ -262,8 +291,10 @@ def confusion_matrix(
         if ignore_index is not None
         else torch.ones_like(target, dtype=torch.bool)
     )
-    codes = num_classes * target[keep].long() + pred[keep].long()  # one bin per (true, pred) pair
-    return torch.bincount(codes, minlength=num_classes**2).reshape(num_classes, num_classes)
+    # One bin per (true, pred) pair.
+    codes = num_classes * target[keep].long() + pred[keep].long()
+    counts = torch.bincount(codes, minlength=num_classes**2)
+    return counts.reshape(num_classes, num_classes)
 
 
 # --8<-- [end:confusion_matrix]
@@ -271,7 +302,7 @@ def confusion_matrix(
 
 # --8<-- [start:scores]
 def iou_per_class(cm: Tensor) -> Tensor:
-    """Per-class IoU ``TP / (TP + FP + FN)`` from a ``[C, C]`` confusion matrix; ``nan`` if absent.
+    """Per-class IoU ``TP / (TP + FP + FN)`` of ``cm [C, C]``; ``nan`` if absent.
 
     Args:
         cm: ``[C, C]`` counts, rows = target, columns = prediction.
@@ -285,6 +316,7 @@ def iou_per_class(cm: Tensor) -> Tensor:
         >>> iou_per_class(torch.tensor([[4, 0], [0, 0]]))  # class 1 never appears: nan
         tensor([1., nan], dtype=torch.float64)
     """
+    _check_tensor("cm", cm, "[C, C]")
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"cm must have shape [C, C], got {tuple(cm.shape)}")
     cm = cm.double()
@@ -294,7 +326,7 @@ def iou_per_class(cm: Tensor) -> Tensor:
 
 
 def dice_per_class(cm: Tensor) -> Tensor:
-    """Per-class Dice ``2TP / (2TP + FP + FN)``; ``nan`` where the class is absent from both.
+    """Per-class Dice ``2TP / (2TP + FP + FN)``; ``nan`` if absent from both maps.
 
     Args:
         cm: ``[C, C]`` counts, rows = target, columns = prediction.
@@ -306,6 +338,7 @@ def dice_per_class(cm: Tensor) -> Tensor:
         >>> dice_per_class(torch.tensor([[1, 1], [0, 1]]))  # 2/(2+0+1)
         tensor([0.6667, 0.6667], dtype=torch.float64)
     """
+    _check_tensor("cm", cm, "[C, C]")
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"cm must have shape [C, C], got {tuple(cm.shape)}")
     cm = cm.double()

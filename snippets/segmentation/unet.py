@@ -30,11 +30,26 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
+def _check_int(name: str, value: object, minimum: int) -> None:
+    # bool is an int subclass and 572.0 would trace float sizes: reject both by name.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_tensor(name: str, value: object, shape: str) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape {shape}, got {type(value).__name__}"
+        )
+
+
 # --8<-- [start:output_size]
 def trace_sizes(
     input_size: int, depth: int = 4, padding: Padding = "valid"
 ) -> list[tuple[str, int]]:
-    """Spatial size after every stage of a U-Net, for a square input of side ``input_size``.
+    """Spatial size after every stage of a U-Net, for a square ``input_size`` tile.
 
     Args:
         input_size: side of the input tile in pixels.
@@ -57,22 +72,23 @@ def trace_sizes(
         ('output', 64)
     """
     _check_choice("padding", padding, ("valid", "same"))
-    if depth < 1:
-        raise ValueError(f"depth must be >= 1, got {depth}")
-    loss = 4 if padding == "valid" else 0  # two 3x3 convs, each removes 1 pixel per side
+    _check_int("input_size", input_size, 1)
+    _check_int("depth", depth, 1)
+    # Two 3x3 convs, each removes 1 pixel per side.
+    loss = 4 if padding == "valid" else 0
     size, trace = input_size, [("input", input_size)]
 
     def need(ok: bool, why: str) -> None:
         if not ok:
-            raise ValueError(
-                f"input_size={input_size} does not fit a {padding} U-Net of depth {depth}: {why}"
-            )
+            net = f"a {padding} U-Net of depth {depth}"
+            raise ValueError(f"input_size={input_size} does not fit {net}: {why}")
 
     for level in range(1, depth + 1):
         size -= loss
         need(size > 0, f"level {level} shrinks to {size} pixels")
         trace.append((f"enc{level}", size))
-        need(size % 2 == 0, f"the 2x2 max-pool at level {level} sees an odd size {size}")
+        odd = f"the 2x2 max-pool at level {level} sees an odd size {size}"
+        need(size % 2 == 0, odd)
         size //= 2
         trace.append((f"pool{level}", size))
     size -= loss
@@ -87,7 +103,7 @@ def trace_sizes(
 
 
 def output_size(input_size: int, depth: int = 4, padding: Padding = "valid") -> int:
-    """Side of the segmentation map a U-Net produces for a square ``input_size`` tile.
+    """Side of the segmentation map a U-Net gives for a square ``input_size`` tile.
 
     Args:
         input_size: side of the input tile in pixels.
@@ -132,14 +148,14 @@ def center_crop(skip: Tensor, target_hw: tuple[int, int] | torch.Size) -> Tensor
         >>> tuple(center_crop(skip, (392, 392)).shape)  # 88 pixels removed on each side
         (1, 64, 392, 392)
     """
+    _check_tensor("skip", skip, "[N, C, H, W]")
     if skip.ndim != 4:
         raise ValueError(f"skip must have shape [N, C, H, W], got {tuple(skip.shape)}")
     h, w = int(target_hw[0]), int(target_hw[1])
     height, width = skip.shape[-2:]
     if not (0 <= h <= height and 0 <= w <= width):
-        raise ValueError(
-            f"target_hw must fit inside skip's [H, W] = [{height}, {width}], got ({h}, {w})"
-        )
+        hw = f"[H, W] = [{height}, {width}]"
+        raise ValueError(f"target_hw must fit inside skip's {hw}, got ({h}, {w})")
     top, left = (height - h) // 2, (width - w) // 2
     return skip[..., top : top + h, left : left + w]
 
@@ -149,9 +165,10 @@ def center_crop(skip: Tensor, target_hw: tuple[int, int] | torch.Size) -> Tensor
 
 # --8<-- [start:unet]
 class DoubleConv(nn.Sequential):
-    """Two 3x3 conv + ReLU; ``padding="valid"`` loses 2 pixels per conv, ``"same"`` none."""
+    """Two 3x3 conv + ReLU; ``"valid"`` loses 2 pixels per conv, ``"same"`` none."""
 
     def __init__(self, in_channels: int, out_channels: int, padding: Padding) -> None:
+        _check_choice("padding", padding, ("valid", "same"))  # no silent "same"
         pad = 0 if padding == "valid" else 1
         super().__init__(
             nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=pad),
@@ -162,14 +179,20 @@ class DoubleConv(nn.Sequential):
 
 
 class UpBlock(nn.Module):
-    """Upsample x2 halving channels, crop the skip, concatenate ``[skip, up]``, DoubleConv."""
+    """Upsample x2 halving channels, crop the skip, concat ``[skip, up]``, convolve."""
 
     def __init__(
         self, in_channels: int, out_channels: int, padding: Padding, up_mode: UpMode
     ) -> None:
         super().__init__()
+        # No silent bilinear for a typo.
+        _check_choice("up_mode", up_mode, ("transpose", "bilinear"))
+        if in_channels % 2:
+            got = in_channels
+            raise ValueError(f"in_channels must be even (halved by up), got {got}")
         if up_mode == "transpose":  # the paper's 2x2 "up-convolution"
-            self.up: nn.Module = nn.ConvTranspose2d(in_channels, in_channels // 2, 2, stride=2)
+            half = in_channels // 2
+            self.up: nn.Module = nn.ConvTranspose2d(in_channels, half, 2, stride=2)
         else:  # no learned upsampling; a 1x1 conv halves the channels instead
             self.up = nn.Sequential(
                 nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
@@ -184,7 +207,7 @@ class UpBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    """Configurable U-Net; the defaults are the paper's network (23 conv layers, 572 -> 388).
+    """Configurable U-Net; the defaults are the paper's (23 conv layers, 572 -> 388).
 
     Args:
         in_channels: input channels (1 for the paper's grey-scale microscopy).
@@ -215,11 +238,13 @@ class UNet(nn.Module):
         super().__init__()
         _check_choice("padding", padding, ("valid", "same"))
         _check_choice("up_mode", up_mode, ("transpose", "bilinear"))
-        if depth < 1 or base_width < 1:
-            raise ValueError(f"depth and base_width must be >= 1, got {depth}, {base_width}")
+        for name, value in [("in_channels", in_channels), ("num_classes", num_classes)]:
+            _check_int(name, value, 1)
+        _check_int("depth", depth, 1)
+        _check_int("base_width", base_width, 1)
         self.in_channels, self.depth, self.padding = in_channels, depth, padding
         widths = [base_width * 2**level for level in range(depth + 1)]
-        # Contracting path: depth levels plus the bottleneck, widths double at each level.
+        # Contracting path: depth levels plus the bottleneck, widths doubling.
         self.down = nn.ModuleList(
             DoubleConv(c_in, c_out, padding)
             for c_in, c_out in zip([in_channels, *widths[:-1]], widths, strict=True)
@@ -230,10 +255,12 @@ class UNet(nn.Module):
             UpBlock(widths[level + 1], widths[level], padding, up_mode)
             for level in reversed(range(depth))
         )
-        self.head = nn.Conv2d(base_width, num_classes, kernel_size=1)  # per-pixel classifier
+        # Per-pixel classifier.
+        self.head = nn.Conv2d(base_width, num_classes, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tensor:
         """``[N, in_channels, H, W]`` -> ``[N, num_classes, H', W']`` logits."""
+        _check_tensor("x", x, f"[N, {self.in_channels}, H, W]")
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"x must have shape [N, {self.in_channels}, H, W], got {tuple(x.shape)}"
@@ -242,12 +269,14 @@ class UNet(nn.Module):
             for side in x.shape[-2:]:
                 if side % 2**self.depth:
                     raise ValueError(
-                        f"input_size={side} must be divisible by 2**depth = {2**self.depth} "
+                        f"input_size={side} must be divisible by "
+                        f"2**depth = {2**self.depth} "
                         "for a same-padded U-Net"
                     )
         else:
             for side in x.shape[-2:]:
-                trace_sizes(side, self.depth, "valid")  # raises a ValueError naming the size
+                # Raises a ValueError naming the size.
+                trace_sizes(side, self.depth, "valid")
         skips = []
         for block in self.down[:-1]:
             x = block(x)
@@ -290,6 +319,13 @@ def num_parameters(
         31030658
     """
 
+    # The checks of UNet(...): no count for a network that cannot be built.
+    _check_choice("up_mode", up_mode, ("transpose", "bilinear"))
+    for name, value in [("in_channels", in_channels), ("num_classes", num_classes)]:
+        _check_int(name, value, 1)
+    _check_int("depth", depth, 1)
+    _check_int("base_width", base_width, 1)
+
     def conv(c_in: int, c_out: int, k: int) -> int:
         return (c_in * k * k + 1) * c_out
 
@@ -302,7 +338,8 @@ def num_parameters(
     for level in reversed(range(depth)):  # expansive path
         w = widths[level]
         total += conv(2 * w, w, k_up)  # up-convolution halves 2w -> w
-        total += conv(2 * w, w, 3) + conv(w, w, 3)  # after concatenating [skip (w), up (w)]
+        # After concatenating [skip (w), up (w)]:
+        total += conv(2 * w, w, 3) + conv(w, w, 3)
     return total + conv(base_width, num_classes, 1)
 
 

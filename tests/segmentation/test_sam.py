@@ -288,3 +288,263 @@ def test_figure(lang):
 
     fig = fourier_codes(lang)
     assert isinstance(fig, matplotlib.figure.Figure) and fig.axes
+
+
+# ------------------------------------------------------------------ device, dtype, bad input
+
+
+def test_dense_grid_follows_the_buffer_device_and_dtype():
+    # The grid is built where the buffer lives: on "meta" (a stand-in for CUDA here) the result
+    # is a meta tensor, and a float64 module computes in float64 end to end.
+    pe = impl.PositionEmbeddingRandom(4, generator=torch.Generator().manual_seed(11))
+    assert pe.to("meta")((3, 5)).device.type == "meta"
+    pe64 = impl.PositionEmbeddingRandom(4, generator=torch.Generator().manual_seed(11)).double()
+    code = pe64((3, 5))
+    assert code.dtype == torch.float64
+    g = pe64.positional_encoding_gaussian_matrix
+    ys, xs = torch.meshgrid(
+        (torch.arange(3, dtype=torch.float64) + 0.5) / 3,
+        (torch.arange(5, dtype=torch.float64) + 0.5) / 5,
+        indexing="ij",
+    )
+    angles = 2 * math.pi * ((2 * torch.stack([xs, ys], -1) - 1) @ g)
+    expected = torch.cat([angles.sin(), angles.cos()], -1).permute(2, 0, 1)
+    assert_close(code, expected, atol=1e-12)
+    pts = torch.tensor([[[1.0, 2.0]]], dtype=torch.float64)
+    assert pe64.forward_with_coords(pts, (8, 8)).dtype == torch.float64
+
+
+def test_hypernetwork_masks_empty_batch_or_image():
+    for hyper, image in [
+        (torch.zeros(0, 4, 8), torch.zeros(0, 8, 5, 5)),
+        (torch.zeros(2, 4, 8), torch.zeros(2, 8, 0, 5)),
+        (torch.zeros(2, 0, 8), torch.zeros(2, 8, 3, 3)),
+    ]:
+        expected = impl.hypernetwork_masks_naive(hyper, image)
+        assert_equal(impl.hypernetwork_masks(hyper, image), expected)
+
+
+def test_non_tensors_raise_type_error_naming_the_argument():
+    import numpy as np
+
+    pe = impl.PositionEmbeddingRandom(4)
+    with raises_naming(TypeError, "coords_input", "torch.Tensor", "list"):
+        pe.forward_with_coords([[[1.0, 2.0]]], (8, 8))
+    with raises_naming(TypeError, "hyper_in", "torch.Tensor", "ndarray"):
+        impl.hypernetwork_masks(np.zeros((1, 4, 2)), torch.zeros(1, 2, 3, 3))
+    with raises_naming(TypeError, "upscaled", "torch.Tensor", "list"):
+        impl.hypernetwork_masks_naive(torch.zeros(1, 4, 2), [[0.0]])
+    with raises_naming(TypeError, "masks", "torch.Tensor"):
+        impl.select_masks([0.0], torch.zeros(1, 4), True)
+    with raises_naming(TypeError, "iou_pred", "torch.Tensor"):
+        impl.select_masks(torch.zeros(1, 4, 2, 2), [0.0] * 4, True)
+    with raises_naming(TypeError, "target", "torch.Tensor", "list"):
+        impl.sam_loss(torch.zeros(1, 3, 2, 2), [[[0, 1], [1, 0]]])
+    with raises_naming(TypeError, "mask_logits", "torch.Tensor"):
+        impl.mask_iou([0.0], torch.zeros(1, 2, 2))
+    with raises_naming(TypeError, "iou_pred", "torch.Tensor", "list"):
+        impl.sam_loss(torch.zeros(1, 3, 2, 2), torch.zeros(1, 2, 2), [[0.1, 0.2, 0.3]])
+    with raises_naming(ValueError, "mask_logits", "target"):
+        impl.mask_iou(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4))
+
+
+# ------------------------------------------------------------------ SAM 2's IoU-loss options
+
+
+def sam2_iou_loss(logits, target, iou_pred, best, supervise_all_iou, use_l1):
+    """training/loss_fns.py of facebookresearch/sam2, for one prediction step and num_objects=1:
+    iou_loss(..., loss_on_multimask=True) then the selection of MultiStepMultiMasksAndIous."""
+    pred = logits.flatten(2) > 0
+    gt = target[:, None].expand_as(logits).flatten(2) > 0
+    area_i = torch.sum(pred & gt, dim=-1).float()
+    area_u = torch.sum(pred | gt, dim=-1).float()
+    actual = (area_i / torch.clamp(area_u, min=1.0)).to(iou_pred.dtype)
+    loss_fn = torch.nn.functional.l1_loss if use_l1 else torch.nn.functional.mse_loss
+    per_mask = loss_fn(iou_pred, actual, reduction="none")
+    if supervise_all_iou:
+        return per_mask.mean(dim=-1).mean()
+    return per_mask[torch.arange(len(best)), best].mean()
+
+
+@pytest.mark.parametrize("supervise_all_iou", [False, True])
+@pytest.mark.parametrize("use_l1", [False, True])
+def test_iou_loss_options_match_sam2(supervise_all_iou, use_l1):
+    gen = torch.Generator().manual_seed(12)
+    for _ in range(cases(40)):
+        b, h, w = (int(v) for v in torch.randint(1, 5, (3,), generator=gen))
+        logits = torch.randn(b, 3, h, w, generator=gen, dtype=torch.float64) * 3
+        target = (torch.rand(b, h, w, generator=gen) < 0.4).double()
+        iou_pred = torch.rand(b, 3, generator=gen, dtype=torch.float64)
+        mask_only, best = impl.sam_loss(logits, target)
+        loss, _ = impl.sam_loss(
+            logits, target, iou_pred, supervise_all_iou=supervise_all_iou, iou_use_l1_loss=use_l1
+        )
+        expected = sam2_iou_loss(logits, target, iou_pred, best, supervise_all_iou, use_l1)
+        inputs = {"logits": logits, "target": target, "iou_pred": iou_pred}
+        assert_close(loss - mask_only, expected, atol=1e-12, inputs=inputs)
+
+
+# ------------------------------------------------------------------ SAM 2 memory
+
+mem = under_test("snippets.segmentation.sam_memory")
+
+
+def official_memory_slots(frame_idx, cond_frames, num_maskmem, num_frames):
+    """SAM2Base._prepare_memory_conditioned_features (training, stride 1, every prompted frame
+    selected), transcribed with its output_dict: prompted frames live in cond_frame_outputs,
+    the others in non_cond_frame_outputs; a missing entry is skipped."""
+    output_dict = {
+        "cond_frame_outputs": {t: t for t in cond_frames},
+        "non_cond_frame_outputs": {t: t for t in range(num_frames) if t not in cond_frames},
+    }
+    stride = 1
+    t_pos_and_prevs = [(0, out) for out in output_dict["cond_frame_outputs"].values()]
+    for t_pos in range(1, num_maskmem):
+        t_rel = num_maskmem - t_pos
+        if t_rel == 1:
+            prev_frame_idx = frame_idx - t_rel
+        else:
+            prev_frame_idx = ((frame_idx - 2) // stride) * stride
+            prev_frame_idx = prev_frame_idx - (t_rel - 2) * stride
+        out = output_dict["non_cond_frame_outputs"].get(prev_frame_idx, None)
+        t_pos_and_prevs.append((t_pos, out))
+    return [(t_pos, prev) for t_pos, prev in t_pos_and_prevs if prev is not None]
+
+
+def test_memory_slots_match_sam2_on_random_videos():
+    gen = torch.Generator().manual_seed(13)
+    for _ in range(cases(500)):
+        num_frames = int(torch.randint(2, 40, (1,), generator=gen))
+        num_maskmem = int(torch.randint(1, 9, (1,), generator=gen))
+        n_cond = int(torch.randint(1, min(4, num_frames), (1,), generator=gen))
+        cond = set(torch.randperm(num_frames, generator=gen)[:n_cond].tolist())
+        others = [t for t in range(num_frames) if t not in cond]  # never empty: n_cond < frames
+        frame = others[int(torch.randint(0, len(others), (1,), generator=gen))]
+        got = mem.memory_frame_slots(frame, cond, num_maskmem)
+        expected = official_memory_slots(frame, sorted(cond), num_maskmem, num_frames)
+        assert got == expected, (frame, cond, num_maskmem)
+        # Bounded: the prompts plus at most num_maskmem - 1 recent frames, however long the video.
+        assert len(got) <= len(cond) + num_maskmem - 1
+
+
+def test_object_pointers_split_like_sam2():
+    # sam2_base.py, sequence-first [P, B, C]: reshape(-1, B, C // d, d).permute(0, 2, 1, 3)
+    # .flatten(0, 1), giving [P * C // d, B, d]. The snippet is batch-first.
+    gen = torch.Generator().manual_seed(14)
+    ptrs = torch.randn(5, 2, 256, generator=gen)  # [P, B, C]
+    official = ptrs.reshape(-1, 2, 4, 64).permute(0, 2, 1, 3).flatten(0, 1)  # [P * 4, B, 64]
+    ours = mem.split_object_pointers(ptrs.transpose(0, 1), 64)  # [B, P * 4, 64]
+    assert_equal(ours, official.transpose(0, 1))
+
+
+def _copy_into_mha(attn, dim, kv_dim, heads):
+    mha = torch.nn.MultiheadAttention(
+        dim, heads, kdim=kv_dim, vdim=kv_dim, batch_first=True, dtype=torch.float64
+    )
+    with torch.no_grad():
+        if kv_dim == dim:
+            mha.in_proj_weight.copy_(
+                torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight])
+            )
+        else:
+            mha.q_proj_weight.copy_(attn.q_proj.weight)
+            mha.k_proj_weight.copy_(attn.k_proj.weight)
+            mha.v_proj_weight.copy_(attn.v_proj.weight)
+        mha.in_proj_bias.copy_(torch.cat([attn.q_proj.bias, attn.k_proj.bias, attn.v_proj.bias]))
+        mha.out_proj.weight.copy_(attn.out_proj.weight)
+        mha.out_proj.bias.copy_(attn.out_proj.bias)
+    return mha.eval()
+
+
+def test_attention_matches_torch_multihead_attention():
+    gen = torch.Generator().manual_seed(15)
+    torch.manual_seed(15)
+    for case in range(cases(60)):
+        heads = [1, 2, 4][case % 3]
+        dim = heads * int(torch.randint(1, 5, (1,), generator=gen))
+        kv_dim = dim if case % 2 else int(torch.randint(1, 9, (1,), generator=gen))
+        b, n, m = (int(v) for v in torch.randint(1, 6, (3,), generator=gen))
+        attn = mem.Attention(dim, kv_dim, heads).double()
+        q = torch.randn(b, n, dim, generator=gen, dtype=torch.float64)
+        kv = torch.randn(b, m, kv_dim, generator=gen, dtype=torch.float64)
+        k = kv + torch.randn(b, m, kv_dim, generator=gen, dtype=torch.float64)
+        expected, _ = _copy_into_mha(attn, dim, kv_dim, heads)(q, k, kv, need_weights=False)
+        assert_close(attn(q, k, kv), expected, atol=1e-10, inputs={"q": q, "k": k, "v": kv})
+
+
+def layer_by_hand(layer, x, memory, memory_pos, heads):
+    """The SAM 2 layer from its definition, with torch's own attention and layer norm."""
+    ln = torch.nn.functional.layer_norm
+    dim, kv_dim = x.shape[-1], memory.shape[-1]
+
+    def norm(i, v):
+        n = getattr(layer, f"norm{i}")
+        return ln(v, (dim,), n.weight, n.bias, n.eps)
+
+    self_mha = _copy_into_mha(layer.self_attn, dim, dim, heads)
+    cross_mha = _copy_into_mha(layer.cross_attn, dim, kv_dim, heads)
+    y = norm(1, x)
+    x = x + self_mha(y, y, y, need_weights=False)[0]
+    x = x + cross_mha(norm(2, x), memory + memory_pos, memory, need_weights=False)[0]
+    hidden = torch.relu(norm(3, x) @ layer.mlp[0].weight.T + layer.mlp[0].bias)
+    return x + hidden @ layer.mlp[2].weight.T + layer.mlp[2].bias
+
+
+def test_memory_attention_matches_independent_computation():
+    gen = torch.Generator().manual_seed(16)
+    torch.manual_seed(16)
+    for case in range(cases(20)):
+        heads, dim, mem_dim = [(1, 8, 4), (2, 8, 8), (4, 16, 4)][case % 3]
+        num_layers = 1 + case % 4
+        model = mem.MemoryAttention(
+            num_layers, dim=dim, mem_dim=mem_dim, num_heads=heads, mlp_dim=12
+        ).double()
+        for p in model.parameters():  # LayerNorm starts at (1, 0): make it matter
+            p.data = torch.randn(p.shape, generator=gen, dtype=torch.float64) * 0.5
+        b, hw, m = 2, int(torch.randint(1, 10, (1,), generator=gen)), 7
+        curr = torch.randn(b, hw, dim, generator=gen, dtype=torch.float64)
+        curr_pos = torch.randn(b, hw, dim, generator=gen, dtype=torch.float64)
+        memory = torch.randn(b, m, mem_dim, generator=gen, dtype=torch.float64)
+        memory_pos = torch.randn(b, m, mem_dim, generator=gen, dtype=torch.float64)
+        x = curr + 0.1 * curr_pos
+        for layer in model.layers:
+            x = layer_by_hand(layer, x, memory, memory_pos, heads)
+        n = model.norm
+        expected = torch.nn.functional.layer_norm(x, (dim,), n.weight, n.bias, n.eps)
+        got = model(curr, curr_pos, memory, memory_pos)
+        assert_close(got, expected, atol=1e-10, inputs={"curr": curr, "memory": memory})
+
+
+def test_memory_changes_the_frame_features():
+    # Cross-attention is the only path from the memories: other memories, other output.
+    torch.manual_seed(17)
+    model = mem.MemoryAttention(2, dim=8, mem_dim=4, mlp_dim=16).double()
+    curr = torch.randn(1, 6, 8, dtype=torch.float64)
+    memory = torch.randn(1, 5, 4, dtype=torch.float64)
+    out = model(curr, torch.zeros_like(curr), memory, torch.zeros_like(memory))
+    assert not torch.allclose(out, model(curr, torch.zeros_like(curr), -memory, 0 * memory))
+    assert len(mem.MemoryAttention().layers) == 4  # SAM 2 / 2.1: num_layers 4
+
+
+def test_memory_errors():
+    with raises_naming(ValueError, "cond_frames", "frame_idx=3"):
+        mem.memory_frame_slots(3, {3})
+    with raises_naming(ValueError, "cond_frames"):
+        mem.memory_frame_slots(3, set())
+    with raises_naming(ValueError, "num_maskmem"):
+        mem.memory_frame_slots(3, {0}, 0)
+    with raises_naming(ValueError, "obj_ptrs", "mem_dim=64", "(1, 2, 100)"):
+        mem.split_object_pointers(torch.zeros(1, 2, 100))
+    with raises_naming(TypeError, "obj_ptrs", "torch.Tensor"):
+        mem.split_object_pointers([[0.0] * 64])
+    with raises_naming(ValueError, "num_heads", "dim=6"):
+        mem.Attention(6, 6, 4)
+    with raises_naming(ValueError, "num_layers"):
+        mem.MemoryAttention(0)
+    model = mem.MemoryAttention(1, dim=4, mem_dim=4, mlp_dim=4)
+    with raises_naming(ValueError, "curr", "memory", "same B"):
+        model(
+            torch.zeros(1, 2, 4), torch.zeros(1, 2, 4), torch.zeros(2, 3, 4), torch.zeros(2, 3, 4)
+        )
+    with raises_naming(TypeError, "memory", "torch.Tensor", "list"):
+        model(torch.zeros(1, 2, 4), torch.zeros(1, 2, 4), [[0.0]], torch.zeros(1, 1, 4))

@@ -304,3 +304,45 @@ def test_errors():
         impl.iou_per_class(torch.zeros(2, 3))
     with raises_naming(ValueError, "cm", "[C, C]"):
         impl.dice_per_class(torch.zeros(4))
+
+
+def test_multiclass_dice_without_background_and_absent_classes():
+    # include_background=False drops class 0 from the mean (MONAI's option); a class absent from
+    # the batch still counts with Dice smooth / (sum p + smooth), the convention the page states.
+    gen = torch.Generator().manual_seed(21)
+    for _ in range(cases(100)):
+        n, c, h, w = (int(v) for v in torch.randint(2, 5, (4,), generator=gen))
+        logits = torch.randn(n, c, h, w, generator=gen, dtype=torch.float64) * 2
+        target = torch.randint(0, c - 1, (n, h, w), generator=gen)  # class c - 1 never appears
+        probs = logits.softmax(1)
+        dice = []
+        for k in range(c):
+            p_k, t_k = probs[:, k], (target == k).double()
+            dice.append((2 * (p_k * t_k).sum() + 1) / (p_k.sum() + t_k.sum() + 1))
+        assert_close(dice[-1], 1 / (probs[:, -1].sum() + 1), atol=1e-12)  # the absent class
+        expected = 1 - sum(dice[1:]) / (c - 1)
+        actual = impl.multiclass_dice_loss(logits, target, include_background=False)
+        assert_close(actual, expected, atol=1e-12, inputs={"logits": logits, "target": target})
+
+
+def test_non_tensors_raise_type_error_naming_the_argument():
+    with raises_naming(TypeError, "logits", "torch.Tensor", "list"):
+        impl.dice_loss([[0.0, 1.0]], torch.zeros(1, 2))
+    with raises_naming(TypeError, "targets", "torch.Tensor", "ndarray"):
+        impl.bce_dice_loss(torch.zeros(1, 2), np.zeros((1, 2)))
+    with raises_naming(TypeError, "target", "torch.Tensor", "list"):
+        impl.multiclass_dice_loss(torch.zeros(1, 2, 2), [[0, 1]])
+    with raises_naming(TypeError, "pred", "torch.Tensor", "list"):
+        impl.confusion_matrix([0, 1], torch.tensor([0, 1]), 2)
+    with raises_naming(TypeError, "target", "torch.Tensor", "list"):
+        impl.confusion_matrix_naive(torch.tensor([0, 1]), [0, 1], 2)
+    with raises_naming(TypeError, "pred", "torch.Tensor"):
+        impl.mean_iou(np.array([0, 1]), torch.tensor([0, 1]), 2)
+    with raises_naming(TypeError, "cm", "torch.Tensor", "list"):
+        impl.iou_per_class([[1, 0], [0, 1]])
+    with raises_naming(TypeError, "cm", "torch.Tensor", "list"):
+        impl.dice_per_class([[1, 0], [0, 1]])
+    with raises_naming(ValueError, "include_background", "C=1"):
+        impl.multiclass_dice_loss(
+            torch.zeros(1, 1, 2), torch.zeros(1, 2, dtype=torch.long), include_background=False
+        )

@@ -125,6 +125,21 @@ def test_transpose_2x2_stride_2_has_no_overlap():
     assert int(inputs_per_output(3).max()) > 1
 
 
+def test_transpose_2x2_stride_2_can_still_make_a_period_2_pattern():
+    # No overlap does not mean no checkerboard: the 4 kernel taps write the 4 output phases
+    # independently, so unequal taps turn a flat input into a period-2 pattern. Equal taps
+    # (nearest-neighbour upsampling, what ICNR initialisation starts from) keep it flat.
+    up = nn.ConvTranspose2d(1, 1, 2, stride=2, bias=False)
+    flat = torch.ones(1, 1, 3, 3)
+    with torch.no_grad():
+        up.weight.copy_(torch.tensor([[[[1.0, 0.5], [0.5, 0.25]]]]))
+        out = up(flat)[0, 0]
+        assert tuple(out.shape) == (6, 6)  # (in - 1) * stride + kernel = 2 * in
+        assert_equal(out, torch.tensor([[1.0, 0.5], [0.5, 0.25]]).repeat(3, 3))
+        up.weight.fill_(0.7)
+        assert_equal(up(flat)[0, 0], torch.full((6, 6), 0.7))
+
+
 # ------------------------------------------------------------------ sizes
 
 
@@ -285,3 +300,43 @@ def test_figure(lang):
 
     fig = feature_map_sizes(lang)
     assert isinstance(fig, matplotlib.figure.Figure) and fig.axes
+
+
+def test_options_and_sizes_are_checked_everywhere():
+    # Each building block and the closed-form count reject what UNet(...) rejects, instead of
+    # silently reading a typo as "same" / "bilinear" or counting a network that cannot exist.
+    with raises_naming(ValueError, "padding", "'bogus'"):
+        impl.DoubleConv(1, 2, "bogus")
+    with raises_naming(ValueError, "up_mode", "'bogus'"):
+        impl.UpBlock(4, 2, "same", "bogus")
+    with raises_naming(ValueError, "padding", "'bogus'"):
+        impl.UpBlock(4, 2, "bogus", "transpose")
+    with raises_naming(ValueError, "in_channels", "even", "5"):
+        impl.UpBlock(5, 2, "same", "transpose")
+    with raises_naming(ValueError, "up_mode", "'bogus'"):
+        impl.num_parameters(up_mode="bogus")
+    for kwargs, name in [
+        ({"depth": 0}, "depth"),
+        ({"base_width": -1}, "base_width"),
+        ({"in_channels": 0}, "in_channels"),
+        ({"num_classes": 0}, "num_classes"),
+    ]:
+        with raises_naming(ValueError, name, ">= 1"):
+            impl.num_parameters(**kwargs)
+        with raises_naming(ValueError, name, ">= 1"):
+            impl.UNet(**kwargs)
+    with raises_naming(TypeError, "depth", "int", "float"):
+        impl.UNet(depth=2.5)
+    with raises_naming(TypeError, "input_size", "int", "float"):
+        impl.trace_sizes(572.0)
+    with raises_naming(TypeError, "input_size", "int", "str"):
+        impl.output_size("572")
+
+
+def test_non_tensors_raise_type_error_naming_the_argument():
+    import numpy as np
+
+    with raises_naming(TypeError, "x", "torch.Tensor", "ndarray"):
+        impl.UNet(base_width=2)(np.zeros((1, 1, 572, 572), dtype=np.float32))
+    with raises_naming(TypeError, "skip", "torch.Tensor", "list"):
+        impl.center_crop([[0.0] * 4] * 4, (2, 2))
