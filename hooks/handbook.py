@@ -191,7 +191,7 @@ def _diagram(match: re.Match[str]) -> str:
     if _mermaid_renderer is None:
         _mermaid_renderer = mermaid_tool.Renderer(MERMAID_JS)
     svg = _mermaid_renderer.render(html.unescape(match.group("source")))
-    return f'<div class="hb-diagram">{svg}</div>'
+    return f'<div class="hb-diagram">{mermaid_tool.natural_size(svg)}</div>'
 
 
 def _render_math(match: re.Match[str], page: Any) -> str:

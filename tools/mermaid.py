@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,29 @@ class Renderer:
         if self._pw is not None:
             self._pw.stop()
         self._pw = self._page = None
+
+
+_SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+_VIEWBOX = re.compile(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"')
+
+
+def natural_size(svg: str) -> str:
+    """The diagram at the size mermaid laid it out (its 16 px labels stay 16 px).
+
+    Mermaid writes ``width="100%"`` and ``max-width: <w>px``: in a narrow column the SVG shrinks
+    with its labels (4-7 px on a desktop, 2-4 px on a phone for long chains). With its own width
+    and height the diagram keeps readable labels and its container scrolls sideways instead.
+
+    Examples:
+        >>> natural_size('<svg width="100%" style="max-width: 300px;" viewBox="0 0 300 80"><g/></svg>')
+        '<svg width="300.0" height="80.0" viewBox="0 0 300 80"><g/></svg>'
+    """
+    head = _SVG_OPEN.search(svg)
+    box = _VIEWBOX.search(head.group(0)) if head else None
+    if not head or not box:
+        return svg
+    width, height = (round(float(v), 1) for v in box.groups())
+    tag = re.sub(r'\swidth="[^"]*"', "", head.group(0))
+    tag = re.sub(r'\sstyle="max-width:[^"]*"', "", tag)
+    tag = tag.replace("<svg", f'<svg width="{width}" height="{height}"', 1)
+    return svg[: head.start()] + tag + svg[head.end() :]
