@@ -321,8 +321,12 @@ def _finish_site(config: Any) -> None:
         (site / "en" / "404.html").write_text(_not_found["en"], encoding="utf-8")
     search_index.empty_material_index(site)
     search_index.write_vocabularies(site, ROOT / "docs", generated.load_glossary())
-    if SERVE:  # the reload does not wait for the index; a search sees it a few seconds later
-        search_index.build_in_background(site)
+    if SERVE:
+        # The reload does not wait for the index, and an edit does not re-index (Pagefind reads
+        # the whole site, ~8 s of CPU): search shows the pages as the server first built them,
+        # until a rebuild that starts from an empty folder.
+        if not (site / search_index.BUNDLE / "pagefind.js").exists():
+            search_index.build_in_background(site)
     else:
         search_index.build(site)
 

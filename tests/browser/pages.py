@@ -43,7 +43,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("backbone/params_flops", "参数量", "parameters", "MACs", "multiply-adds"),
     Topic("backbone/conv1x1", "1x1 卷积", "1x1 convolution", "升降维", "pointwise"),
     Topic("backbone/conv_numpy", "NumPy 卷积", "NumPy convolution", "互相关", "cross-correlation"),
-    Topic("backbone/vit", "ViT", "Vision Transformer", "位置编码", "position embeddings"),
+    Topic("backbone/vit", "ViT", "Vision Transformer", "patch embedding", "inductive bias"),
     Topic("detection/iou", "交并比", "IoU", "框回归", "box regression"),
     Topic("detection/nms", "非极大值抑制", "NMS", "贪心循环", "greedy loop"),
     Topic("detection/focal_loss", "Focal Loss", "focal loss", "易分", "easy background"),

@@ -106,7 +106,7 @@ def test_an_edit_reaches_both_languages(live, browser, metrics) -> None:
     snippet = copy / "snippets/detection/nms.py"
     code_marker = f"live_code_{time.time_ns()}"
     text = snippet.read_text(encoding="utf-8")
-    anchor = "    order = torch.argsort(scores, descending=True, stable=True)  # candidates"
+    anchor = "    order = torch.argsort(scores, descending=True, stable=True)  # best first"
     assert anchor in text, "the test edits nms_naive's body: update the anchor"
     start = time.monotonic()
     snippet.write_text(text.replace(anchor, f"    # {code_marker}\n{anchor}", 1), encoding="utf-8")
