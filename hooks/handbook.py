@@ -301,6 +301,9 @@ def _finish_after_i18n(config: Any) -> None:
     i18n._handbook_wrapped = True
 
 
+_indexed_in_serve = False
+
+
 def _finish_site(config: Any) -> None:
     site = Path(config.site_dir)
     target = site / "assets" / "katex"
@@ -320,13 +323,15 @@ def _finish_site(config: Any) -> None:
         (site / "en").mkdir(exist_ok=True)
         (site / "en" / "404.html").write_text(_not_found["en"], encoding="utf-8")
     search_index.empty_material_index(site)
+    global _indexed_in_serve
+    if SERVE and _indexed_in_serve:
+        # An edit does not re-index: the word lists (jieba over every page) and Pagefind (~8 s of
+        # CPU) would hold back the reload. Search shows the pages as the server first built them.
+        return
     search_index.write_vocabularies(site, ROOT / "docs", generated.load_glossary())
-    if SERVE:
-        # The reload does not wait for the index, and an edit does not re-index (Pagefind reads
-        # the whole site, ~8 s of CPU): search shows the pages as the server first built them,
-        # until a rebuild that starts from an empty folder.
-        if not (site / search_index.BUNDLE / "pagefind.js").exists():
-            search_index.build_in_background(site)
+    if SERVE:  # the first build: the reload does not wait for the index
+        search_index.build_in_background(site)
+        _indexed_in_serve = True
     else:
         search_index.build(site)
 

@@ -61,9 +61,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _counts[_chapter(report.nodeid)] += 1
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
+        from tests.browser import metrics
+
+        metrics.clear()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _seconds or hasattr(terminalreporter.config, "workerinput"):
+    if hasattr(terminalreporter.config, "workerinput"):
         return  # an xdist worker: the controller reports for everyone
+    from tests.browser import metrics
+
+    metrics.report(terminalreporter)
+    if not _seconds:
+        return
     rows = sorted(_seconds.items(), key=lambda kv: -kv[1])
     terminalreporter.section("test time per chapter (sum over workers)")
     for chapter, secs in rows:

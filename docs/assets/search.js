@@ -10,9 +10,9 @@
 // Between the box and Pagefind, the query is rewritten the way readers type (rewrite()):
 // Chinese and Latin typed together are split (手写nms -> 手写 nms), Chinese runs are segmented into
 // words with Intl.Segmenter, question words are dropped (如何, 怎么, 的区别, how, vs), and a word
-// the index does not know is replaced by the nearest known word (感受域 -> 感受野,
-// attension -> attention). Topic pages rank above the glossary, the question index, the API
-// reference and the chapter pages for the same words.
+// the index does not know is replaced by the nearest known word (感受域 -> 感受野; "attention"
+// typed with "si" for "ti"; dk -> d_k). Topic pages rank above the glossary, the question index,
+// the API reference and the chapter pages for the same words.
 (function () {
   "use strict";
   var script = document.currentScript;

@@ -24,7 +24,8 @@ import pytest
 from bench.site_scale import make_copy
 from tests.browser import pages
 
-pytestmark = pytest.mark.browser
+# One server (or bare build) per module: its tests run on one worker.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("module:test_live")]
 ROOT = pages.ROOT
 PAGE = "detection/nms"
 STARTUP_LIMIT_S = 600  # the first build of a cold copy draws every figure

@@ -21,7 +21,10 @@ from tests.browser.helpers import Seen, Tab
 
 pytestmark = pytest.mark.browser
 
-PAGES = pages.all_pages()
+# The five checks of one page read one visit: same xdist group, same worker.
+PAGES = [
+    pytest.param(p, id=p, marks=pytest.mark.xdist_group(f"page:{p}")) for p in pages.all_pages()
+]
 TOPIC_PATHS = {t.path(lang) for t in pages.TOPICS for lang in pages.LANGS}
 # What a page may fail to load without the reader noticing. Material fetches ``sitemap.xml`` under
 # every ``<link rel="alternate">`` URL (it expects language roots there); mkdocs-static-i18n points

@@ -24,7 +24,13 @@ pytestmark = pytest.mark.browser
 
 TOP = 3
 QUERIES = [
-    pytest.param(topic, lang, query, id=f"{lang}-{kind}-{topic.page}")
+    pytest.param(
+        topic,
+        lang,
+        query,
+        id=f"{lang}-{kind}-{topic.page}",
+        marks=pytest.mark.xdist_group(f"search:{lang}"),  # one search box per language
+    )
     for topic in pages.TOPICS
     for lang, kind, query in (
         ("zh", "name", topic.zh_name),

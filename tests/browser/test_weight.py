@@ -20,7 +20,8 @@ from tests.browser import pages
 from tests.browser.helpers import Tab, measure, settle
 from tests.browser.server import Served, serve
 
-pytestmark = pytest.mark.browser
+# One server (or bare build) per module: its tests run on one worker.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("module:test_weight")]
 
 BARE_CONFIG = """\
 site_name: Bare Material
