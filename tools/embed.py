@@ -30,8 +30,9 @@ class EmbedError(ValueError):
 def section(path: str, name: str) -> str:
     """The dedented lines between the start and end markers of ``name`` in ``path``.
 
-    >>> print(section("snippets/detection/iou.py", "box_area").splitlines()[0])
-    def box_area(boxes: Tensor) -> Tensor:
+    >>> code = section("snippets/detection/iou.py", "box_area")
+    >>> "def box_area(boxes: Tensor) -> Tensor:" in code, "--8<--" in code
+    (True, False)
     """
     if not path.startswith(ALLOWED) or ".." in Path(path).parts:
         raise EmbedError(f"{path}: pages embed code only from {' or '.join(ALLOWED)}")
