@@ -27,6 +27,22 @@ CHAPTER_TITLES: dict[str, dict[str, str]] = {
     "ml": {"zh": "经典机器学习", "en": "Classic machine learning"},
 }
 CHAPTERS = tuple(CHAPTER_TITLES)
+# The tracks the header groups the chapters into (a chapter belongs to exactly one track).
+TRACKS: dict[str, dict[str, object]] = {
+    "foundations": {
+        "zh": "深度学习基础",
+        "en": "Foundations",
+        "chapters": ("fundamentals", "transformer"),
+    },
+    "llm": {"zh": "大模型", "en": "LLMs", "chapters": ("llm",)},
+    "cv": {
+        "zh": "计算机视觉",
+        "en": "Computer vision",
+        "chapters": ("backbone", "detection", "segmentation", "selfsup", "generative"),
+    },
+    "ml": {"zh": "经典机器学习", "en": "Classic ML", "chapters": ("ml",)},
+}
+TRACK_OF = {ch: track for track, t in TRACKS.items() for ch in t["chapters"]}  # type: ignore[attr-defined]
 DIFFICULTIES = ("easy", "medium", "hard")
 
 FENCE = re.compile(

@@ -4,6 +4,7 @@
     nox -s practice -- nms               # write practice/nms.py: signatures + docstrings only
     nox -s practice -- nms --check       # run tests/detection/test_nms.py against your file
     nox -s practice -- nms --check --lang zh
+    nox -s practice -- nms --watch       # grade on every save (libraries stay loaded)
 
     nox -s practice -- nms --check --strict   # + the library-exact checks, every seeded case
 
@@ -224,6 +225,8 @@ TEXT = {
         "warn": "⚠ 注意：{msg}；这样通过不代表你会写。",
         "strict": "（另有 {n} 项对齐库实现细节的检查未运行，加 --strict 运行它们。）",
         "quick": "（只跑了每个随机循环 1/20 的用例；--strict 跑全部。）",
+        "watching": "— {time} 评完（{s:.1f} 秒）。保存 {file} 会重新评分（Ctrl-C 退出）…",
+        "loading": "正在加载测试要用的库（只在第一次）…",
     },
     "en": {
         "topics": "Topics you can practise (nox -s practice -- <topic>):",
@@ -244,6 +247,8 @@ TEXT = {
         "warn": "⚠ Note: {msg}; a pass then says nothing about your own code.",
         "strict": "({n} more check(s) pin a library's exact behaviour; --strict runs them.)",
         "quick": "(a twentieth of every seeded loop ran; --strict runs all of them.)",
+        "watching": "— graded at {time} in {s:.1f} s. Save {file} to grade it again (Ctrl-C to stop)…",
+        "loading": "Loading the libraries the tests use (once)…",
     },
 }
 
@@ -411,8 +416,28 @@ def _syntax_error(attempt: Path, t: dict[str, str]) -> str | None:
     return None
 
 
+def _run_subprocess(args: list[str], env: dict[str, str], limit: float) -> str | None:
+    """pytest in a fresh interpreter; its output when it did not finish, or None on timeout."""
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return run.stdout + run.stderr
+
+
 def grade(
-    topic_name: str, lang: str, attempt: Path | None = None, strict: bool = False
+    topic_name: str,
+    lang: str,
+    attempt: Path | None = None,
+    strict: bool = False,
+    runner: Callable[[list[str], dict[str, str], float], str | None] = _run_subprocess,
 ) -> tuple[int, str]:
     """Run the topic's tests against the attempt; return (exit code, report text)."""
     topic = REGISTRY[topic_name]
@@ -443,18 +468,15 @@ def grade(
         env.pop("HYPOTHESIS_PROFILE", None)
         # Only the plugins the tests need (no xdist, coverage, anyio): a faster start.
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        cmd = [sys.executable, "-m", "pytest", str(topic.tests), "-q"]
-        cmd += ["-p", "_hypothesis_pytestplugin", "-p", "tools.practice_plugin"]
-        cmd += ["-p", "no:cacheprovider", "-m", "not browser and not slow"]
+        args = [str(topic.tests), "-q"]
+        args += ["-p", "_hypothesis_pytestplugin", "-p", "tools.practice_plugin"]
+        args += ["-p", "no:cacheprovider", "-m", "not browser and not slow"]
         limit = TIMEOUT["strict" if strict else "check"]
-        try:
-            run = subprocess.run(
-                cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=limit
-            )
-        except subprocess.TimeoutExpired:
+        output = runner(args, env, limit)
+        if output is None:
             return 1, t["timeout"].format(t=limit)
         if not results.exists():
-            tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-20:])
+            tail = "\n".join(output.strip().splitlines()[-20:])
             return 2, t["died"].format(cmd=f"python -m pytest {topic.tests}") + "\n" + tail
         data = json.loads(results.read_text(encoding="utf-8"))
     if data["error"]:
@@ -488,6 +510,103 @@ def grade(
     return 0, "\n".join(out + notes)
 
 
+# ------------------------------------------------------------------------------ watch mode
+
+# Modules a test file imports that are neither the handbook's nor read the practice variables at
+# import time: the watcher imports these once, and every grade starts from a fork of it.
+OWN_PACKAGES = {"snippets", "tests", "figures", "tools"}
+
+
+def _preload(topic: Topic) -> None:
+    """Import the libraries the topic's tests import (torch, torchvision: ~6 s) once."""
+    import importlib
+
+    roots = {"pytest", "hypothesis", "_hypothesis_pytestplugin"}
+    for node in ast.parse(topic.tests.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            roots |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            roots.add(node.module.split(".")[0])
+    for name in sorted(roots - OWN_PACKAGES - {"__future__"}):
+        importlib.import_module(name)
+
+
+def _run_forked(args: list[str], env: dict[str, str], limit: float) -> str | None:
+    """pytest in a fork of this process, which has the libraries imported already."""
+    import signal
+    import time
+
+    log = Path(env["HANDBOOK_PRACTICE_RESULTS"]).with_suffix(".log")
+    pid = os.fork()
+    if pid == 0:  # the child: the practice variables, then a fresh import of the handbook's code
+        try:
+            os.chdir(ROOT)
+            os.environ.clear()
+            os.environ.update(env)
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            import pytest
+
+            code = int(pytest.main(args))
+        except BaseException:  # whatever happens, the child must not return to the loop
+            code = 4
+        os._exit(code)
+    deadline = time.monotonic() + limit
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.02)
+    return log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+
+
+def watch(topic_name: str, lang: str, attempt: Path | None, strict: bool, grades: int = 0) -> int:
+    """Grade the attempt now and again on every save (stop after `grades` grades if given).
+
+    A fresh `--check` spends most of its time importing torch and torchvision; the watcher
+    imports them once and grades each save in a fork of itself, in about the time the tests take.
+    """
+    import time
+
+    topic = REGISTRY[topic_name]
+    attempt = attempt or PRACTICE_DIR / f"{topic_name}.py"
+    t = TEXT[lang]
+    fork = hasattr(os, "fork")  # not on Windows: every grade then starts a new interpreter
+    if fork:
+        print(t["loading"], flush=True)
+        _preload(topic)
+    runner = _run_forked if fork else _run_subprocess
+    seen: tuple[int, int] | None = None
+    done, code = 0, 0
+    try:
+        while not grades or done < grades:
+            try:
+                stat = attempt.stat()
+                now = (stat.st_mtime_ns, stat.st_size)
+            except FileNotFoundError:
+                now = (0, 0)
+            if now != seen:
+                seen = now
+                start = time.monotonic()
+                code, report = grade(topic_name, lang, attempt, strict, runner=runner)
+                done += 1
+                print(report)
+                print(
+                    t["watching"].format(
+                        time=time.strftime("%H:%M:%S"),
+                        s=time.monotonic() - start,
+                        file=_shown(attempt),
+                    )
+                )
+                print(flush=True)
+            time.sleep(0.25)
+    except KeyboardInterrupt:
+        pass
+    return code
+
+
 # ------------------------------------------------------------------------------ page + cli
 
 
@@ -519,6 +638,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("topic", nargs="?")
     parser.add_argument("--check", action="store_true", help="grade practice/<topic>.py")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="grade now and again on every save, keeping the libraries loaded (seconds per grade)",
+    )
+    parser.add_argument("--grades", type=int, default=0, help=argparse.SUPPRESS)  # tests: stop
     parser.add_argument("--force", action="store_true", help="overwrite an existing attempt")
     parser.add_argument("--lang", choices=["zh", "en"], default=_default_lang())
     parser.add_argument("--file", type=Path, help="grade this file instead of practice/<topic>.py")
@@ -537,6 +662,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.topic not in REGISTRY:
         print(t["unknown"].format(topic=args.topic, names=", ".join(REGISTRY)))
         return 2
+    if args.watch:
+        return watch(args.topic, args.lang, args.file, args.strict, args.grades)
     if args.check:
         code, report = grade(args.topic, args.lang, args.file, strict=args.strict)
         print(report)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import torch
@@ -422,6 +421,8 @@ def test_helper_errors():
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang):
+    import matplotlib.figure
+
     from figures.backbone import conv_numpy as figs
 
     for draw in (figs.draw_sliding_window, figs.draw_im2col, figs.draw_checkerboard):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.figure
 import pytest
 import timm
 import torch
@@ -299,6 +298,8 @@ def test_interpolate_nearest_with_antialias_raises_in_torch():
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang):
+    import matplotlib.figure
+
     from figures.backbone import vit as figs
 
     for draw in (figs.draw_patch_tokens, figs.draw_pos_embed_resample):

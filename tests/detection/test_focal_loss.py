@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -445,6 +444,8 @@ def test_softmax_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.detection.focal_loss import draw_loss_curves
 
     fig = draw_loss_curves(lang)

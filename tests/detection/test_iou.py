@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 import torchvision.ops as tv
@@ -581,6 +580,8 @@ def test_giou_loss_errors() -> None:
 )
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures_render(draw: object, lang: str) -> None:
+    import matplotlib.figure
+
     fig = draw(lang)  # type: ignore[operator]
     assert isinstance(fig, matplotlib.figure.Figure)
     assert fig.axes

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import math
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import scipy.optimize
@@ -355,6 +354,8 @@ def test_errors_name_the_argument() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.detection.label_assignment import draw_assignment
 
     fig = draw_assignment(lang)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import torch
@@ -477,6 +476,8 @@ def test_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.detection.map import draw_pr_curve
 
     fig = draw_pr_curve(lang)

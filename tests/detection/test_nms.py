@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 import torchvision
@@ -588,6 +587,8 @@ def test_threshold_above_one_is_accepted_and_keeps_everything() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.detection.nms import draw_before_after
 
     fig = draw_before_after(lang)

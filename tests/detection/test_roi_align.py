@@ -7,7 +7,6 @@ hand-computed values on f(y, x) = 4y + x, a linear map on which bilinear interpo
 
 from __future__ import annotations
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import torch
@@ -496,6 +495,8 @@ def test_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.detection.roi_align import draw_pool_vs_align
 
     fig = draw_pool_vs_align(lang)

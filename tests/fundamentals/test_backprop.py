@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import torch
@@ -371,6 +370,8 @@ def test_init_bad_input_matches_torch() -> None:
 
 
 def test_figures_draw() -> None:
+    import matplotlib.figure
+
     from figures.fundamentals import backprop as figs
 
     for lang in ("zh", "en"):

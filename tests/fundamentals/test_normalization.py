@@ -7,7 +7,6 @@ here from the papers (Ioffe & Szegedy 2015, Algorithm 1) for the practice diagno
 
 from __future__ import annotations
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -640,6 +639,8 @@ def test_fuse_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.fundamentals.normalization import draw_norm_axes, draw_running_stats
 
     fig = draw_norm_axes(lang)

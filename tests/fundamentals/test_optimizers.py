@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 
@@ -663,6 +662,8 @@ def test_sgd_weight_decay_goes_into_the_momentum_buffer() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.fundamentals.optimizers import (
         draw_bias_correction,
         draw_schedule,

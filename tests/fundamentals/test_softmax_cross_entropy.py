@@ -11,7 +11,6 @@ import itertools
 import math
 import warnings
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -675,6 +674,8 @@ def test_other_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.fundamentals.softmax_cross_entropy import draw_naive_vs_stable, draw_temperature
 
     for draw in (draw_temperature, draw_naive_vs_stable):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import torch
@@ -621,6 +620,8 @@ def test_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.generative.diffusion import draw_alpha_bar, draw_noising
 
     for draw in (draw_alpha_bar, draw_noising):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 from torch.distributions import Bernoulli, MultivariateNormal, Normal, kl_divergence
@@ -426,6 +425,8 @@ def test_input_errors() -> None:
 
 
 def test_figures_draw() -> None:
+    import matplotlib.figure
+
     from figures.generative.vae import draw_kl_and_elbo
 
     for lang in ("zh", "en"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import statistics
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -580,6 +579,8 @@ def test_input_errors() -> None:
 
 
 def test_figures_draw() -> None:
+    import matplotlib.figure
+
     from figures.llm import alignment as fig
 
     for lang in ("zh", "en"):

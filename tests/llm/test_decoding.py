@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 from scipy import stats
@@ -495,6 +494,8 @@ def test_input_errors() -> None:
 
 
 def test_figure_draws() -> None:
+    import matplotlib.figure
+
     from figures.llm.decoding import draw_filters
 
     for lang in ("zh", "en"):

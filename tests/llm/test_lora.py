@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import peft
 import pytest
 import torch
@@ -377,6 +376,8 @@ def test_diagnosis_dropout_only_on_lora_input() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure_draws(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.llm.lora import draw_params_and_rank
 
     fig = draw_params_and_rank(lang)

@@ -13,7 +13,6 @@ import functools
 import json
 from types import SimpleNamespace
 
-import matplotlib.figure
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -589,6 +588,8 @@ def test_all_zero_tensor() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.llm.memory import draw_zero_stages
 
     fig = draw_zero_stages(lang)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -515,6 +514,8 @@ def test_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.llm.moe import draw_routing_and_capacity
 
     fig = draw_routing_and_capacity(lang)

@@ -14,7 +14,6 @@ import os
 import re
 from collections import Counter
 
-import matplotlib.figure
 import numpy as np
 import pytest
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -465,6 +464,8 @@ def test_tokenizers_special_tokens_are_split_out_before_bpe() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures_draw(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.llm import tokenizer as fig
 
     for draw in (fig.draw_merges, fig.draw_tokens_per_char):

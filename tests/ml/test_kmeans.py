@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import warnings
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import scipy.special
@@ -457,6 +456,8 @@ def test_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.ml.kmeans import draw_lloyd_iterations
 
     fig = draw_lloyd_iterations(lang)

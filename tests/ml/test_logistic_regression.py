@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import scipy.optimize
@@ -545,6 +544,8 @@ def test_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.ml import logistic_regression as fig
 
     for draw in (fig.draw_decision_boundary, fig.draw_mse_vs_log_loss):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import warnings
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import scipy.stats
@@ -397,6 +396,8 @@ def test_inputs_are_not_modified() -> None:
 
 
 def test_figure_builds() -> None:
+    import matplotlib.figure
+
     from figures.ml.metrics import draw_roc_vs_pr
 
     for lang in ("zh", "en"):

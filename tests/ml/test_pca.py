@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 
-import matplotlib.figure
 import numpy as np
 import pytest
 import scipy.linalg
@@ -501,6 +500,8 @@ def test_high_variance_direction_can_carry_no_class_information() -> None:
 
 
 def test_figures_draw() -> None:
+    import matplotlib.figure
+
     from figures.ml import pca as figs
 
     for lang in ("zh", "en"):

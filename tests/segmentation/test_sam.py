@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 from hypothesis import given, settings
@@ -284,6 +283,8 @@ def test_errors():
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang):
+    import matplotlib.figure
+
     from figures.segmentation.sam import fourier_codes
 
     fig = fourier_codes(lang)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.figure
 import pytest
 import torch
 from hypothesis import given, settings
@@ -296,6 +295,8 @@ def test_errors():
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figure(lang):
+    import matplotlib.figure
+
     from figures.segmentation.unet import feature_map_sizes
 
     fig = feature_map_sizes(lang)

@@ -213,3 +213,41 @@ def test_strict_tests_are_found_by_registry_name_or_marker(monkeypatch: pytest.M
     assert plugin._is_strict(Item("test_listed", False))
     assert plugin._is_strict(Item("test_marked", True))
     assert not plugin._is_strict(Item("test_contract", False))
+
+
+def test_watch_grades_again_on_every_save(tmp_path: Path) -> None:
+    """`--watch` grades at once, then each save, in a fork that has torch imported already."""
+    import subprocess
+    import sys
+    import time
+
+    attempt = tmp_path / "nms.py"
+    attempt.write_text(TEXTBOOK_NMS)
+    cmd = [sys.executable, "-m", "tools.practice", "nms", "--watch", "--grades", "3"]
+    proc = subprocess.Popen(
+        [*cmd, "--file", str(attempt), "--lang", "en"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    reports: list[list[str]] = [[]]
+    edits = [
+        # the second save: keep only the best box, a wrong answer the tests must catch
+        lambda: attempt.write_text(TEXTBOOK_NMS.replace("keep.append(int(i))", "keep = [int(i)]")),
+        lambda: attempt.write_text(TEXTBOOK_NMS + "\ndef broken(:\n"),  # the third: syntax
+    ]
+    for line in proc.stdout:
+        reports[-1].append(line)
+        if line.startswith("— graded at"):
+            if not edits:
+                break
+            time.sleep(0.05)  # a save in a later clock tick than the grade's
+            edits.pop(0)()
+            reports.append([])
+    assert proc.wait(timeout=120) == 1
+    first, second, third = ("".join(r) for r in reports[:3])
+    assert "✓ All" in first, first
+    assert "✗" in second and "shapes differ" in second, second
+    assert "syntax error" in third and "def broken(:" in third, third

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -816,6 +815,8 @@ def test_mha_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.transformer.attention import draw_masks, draw_scaling
 
     fig = draw_masks(lang)

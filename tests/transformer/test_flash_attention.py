@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -413,6 +412,8 @@ def test_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.transformer.flash_attention import draw_memory, draw_tiles
 
     for draw in (draw_tiles, draw_memory):

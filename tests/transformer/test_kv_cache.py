@@ -10,7 +10,6 @@ written here.
 
 from __future__ import annotations
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -713,6 +712,8 @@ def test_empty_sizes_are_zero() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.transformer.kv_cache import draw_cache_memory, draw_decode_intensity
 
     for draw in (draw_cache_memory, draw_decode_intensity):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import math
 
-import matplotlib.figure
 import pytest
 import torch
 from transformers import LlamaConfig
@@ -730,6 +729,8 @@ def test_cos_sin_broadcast_over_the_head_axis() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.transformer.rope import draw_long_term_decay, draw_wavelengths
 
     for draw in (draw_long_term_decay, draw_wavelengths):

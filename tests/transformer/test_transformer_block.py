@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import matplotlib.figure
 import pytest
 import torch
 import torch.nn.functional as F
@@ -591,6 +590,8 @@ def test_input_errors() -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_figures(lang: str) -> None:
+    import matplotlib.figure
+
     from figures.transformer.transformer_block import draw_params_flops, draw_pre_post
 
     for draw in (draw_pre_post, draw_params_flops):
