@@ -78,6 +78,7 @@ TEXT: dict[str, dict[str, str]] = {
     "ss.per_page": {"zh": "每页 CPU 时间", "en": "CPU per page"},
     "ss.index_zh": {"zh": "中文索引（每页）", "en": "zh index (per page)"},
     "ss.index_en": {"zh": "英文索引（每页）", "en": "en index (per page)"},
+    "ss.first_query": {"zh": "首次搜索（中/英）", "en": "First query (zh/en)"},
 }
 
 
@@ -273,6 +274,13 @@ def machine_line(meta: dict[str, Any], lang: str) -> str:
     )
 
 
+def _first_query(run: dict[str, Any]) -> str:
+    """Keystroke to results of a reader's first search, zh / en (older runs did not measure it)."""
+    ms = run.get("first_query_ms") or {}
+    shown = [f"{ms[k]:.0f}" if ms.get(k) is not None else "—" for k in ("zh", "en")]
+    return "—" if shown == ["—", "—"] else f"{' / '.join(shown)} ms"
+
+
 def site_scale_table(site: dict[str, Any], lang: str) -> str:
     head = [
         t("ss.factor", lang),
@@ -281,6 +289,7 @@ def site_scale_table(site: dict[str, Any], lang: str) -> str:
         t("ss.per_page", lang),
         t("ss.index_zh", lang),
         t("ss.index_en", lang),
+        t("ss.first_query", lang),
     ]
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---:"] * len(head)) + " |"]
     per = "/页" if lang == "zh" else "/page"
@@ -296,7 +305,7 @@ def site_scale_table(site: dict[str, Any], lang: str) -> str:
         lines.append(
             f"| ×{run['factor']} | {run['pages']['zh'] + run['pages']['en']} | {build} | "
             f"{'—' if cpu_per_page is None else f'{cpu_per_page * 1e3:.0f} ms'} | "
-            f"{index['zh']} | {index['en']} |"
+            f"{index['zh']} | {index['en']} | {_first_query(run)} |"
         )
     return "\n".join(lines)
 

@@ -7,8 +7,10 @@ added to the nav next to the original) until there are ``factor`` times as many,
 built. We report the build time per page (wall and CPU seconds; the fit uses CPU time, which
 other processes on a shared machine do not inflate) and the search-index size per language (Pagefind's
 files of that language under ``site/pagefind/``: metadata, index chunks, page fragments) so the
-cost of growth is known before it is paid. Targets: build time grows linearly, and each language's index stays
-under 60 KB per page.
+cost of growth is known before it is paid, and the time a reader's first search takes on the built
+site (headless Chromium, keystroke to results, median of 3 new contexts). Targets: build time grows
+linearly, each language's index stays under 60 KB per page, and the first query answers in under
+300 ms at the largest factor.
 
     python -m bench.site_scale                 # factors 1, 4, 10 -> "site_scale" in bench/results.json
     python -m bench.site_scale --factors 1,2 --out /tmp/site.json
@@ -40,6 +42,7 @@ COPY_FILES = ("mkdocs.yml", "glossary.yml")
 LANGS = ("zh", "en")
 CHAPTERS = pages.CHAPTERS
 INDEX_LIMIT_BYTES = 60_000  # per page and language
+FIRST_QUERY_LIMIT_MS = 300  # a reader's first search at the largest factor (issue 17)
 LINEAR_SLACK = 1.3  # marginal cost per page may rise this much before we call growth superlinear
 FULL_FACTORS = (1, 4, 10)
 QUICK_FACTORS = (1, 2)
@@ -140,6 +143,45 @@ def measure_site(dest: Path) -> dict[str, Any]:
     return out
 
 
+FIRST_QUERY = {"zh": "感受野", "en": "receptive field"}  # as tests/browser/test_weight.py
+
+
+def first_query_ms(site: Path, lang: str, repeats: int = 3) -> float | None:
+    """Median ms from the keystroke to the results of a reader's FIRST search on a topic page
+    (a new browser context each time: Pagefind's script, WebAssembly and index chunks are fetched
+    then). None when there is no /usr/bin/chromium."""
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser.server import serve
+    from tests.browser.test_search import WATCH
+
+    if not Path(CHROMIUM).exists():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    path = ("/" if lang == "zh" else "/en/") + "backbone/receptive_field/"
+    times = []
+    with serve(site) as served, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for _ in range(repeats):
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.goto(served.url + path)
+            page.wait_for_load_state("load")
+            page.keyboard.press("/")  # Material's shortcut: open the search
+            page.evaluate(WATCH)
+            box = page.locator("input.md-search__input")
+            box.fill(FIRST_QUERY[lang])
+            box.press("End")  # the keyup Material listens to
+            page.wait_for_function("() => window.__hbSearch.done !== null", timeout=20_000)
+            state = page.evaluate("() => window.__hbSearch")
+            if not state["items"]:
+                raise RuntimeError(f"no results for {FIRST_QUERY[lang]!r} on {path}")
+            times.append(state["done"] - state["keyup"])
+            context.close()
+        browser.close()
+    return round(sorted(times)[len(times) // 2], 1)
+
+
 def run_factor(factor: int, strict: bool, snapshot: Path, keep: bool = False) -> dict[str, Any]:
     """Build ``factor`` times the topic pages of ``snapshot`` (a copy of the repository)."""
     dest = Path(tempfile.mkdtemp(prefix=f"handbook-site-x{factor}-"))
@@ -148,6 +190,7 @@ def run_factor(factor: int, strict: bool, snapshot: Path, keep: bool = False) ->
         topics = add_copies(dest, factor)
         elapsed, cpu, warnings, _ = build(dest, strict)
         stats = measure_site(dest)
+        stats["first_query_ms"] = {lang: first_query_ms(dest / "site", lang) for lang in LANGS}
     finally:
         if not keep:
             shutil.rmtree(dest, ignore_errors=True)
@@ -205,6 +248,7 @@ def _log_run(r: dict[str, Any], log: Any) -> None:
         f"({r['build_cpu_s_per_page'] * 1e3:.0f} ms/page), "
         f"index zh {zh / 1e3:.0f} kB ({r['index_bytes_per_page']['zh'] / 1e3:.1f} kB/page), "
         f"en {en / 1e3:.0f} kB ({r['index_bytes_per_page']['en'] / 1e3:.1f} kB/page), "
+        f"first query {r['first_query_ms']['zh']} / {r['first_query_ms']['en']} ms (zh/en), "
         f"{r['warnings']} warnings"
     )
 
@@ -264,6 +308,11 @@ def run(
             "index_worst_bytes_per_page": worst_index,
             "index_met": worst_index <= INDEX_LIMIT_BYTES,
             "linear_slack": LINEAR_SLACK,
+            "first_query_ms_max": FIRST_QUERY_LIMIT_MS,
+            "first_query_ms_at_largest": last["first_query_ms"],
+            "first_query_met": all(
+                v is not None and v < FIRST_QUERY_LIMIT_MS for v in last["first_query_ms"].values()
+            ),
         },
     }
 

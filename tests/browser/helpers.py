@@ -111,9 +111,15 @@ class Tab:
         self.context.on("requestfailed", lambda r: self.recorder.on_failed(r))
         self.context.route("**/*", self._route)
         self._page: Page | None = None
+        # Set while following a link whose target only needs to answer (a language switch):
+        # that page's own stylesheets, scripts and fonts are not fetched (it is visited itself).
+        self.documents_only = False
 
     def _route(self, route: Route) -> None:
         if route.request.url.startswith(self.origin + "/"):
+            if self.documents_only and route.request.resource_type != "document":
+                route.abort("blockedbyclient")
+                return
             route.continue_()
         else:  # recorded by on_request; never let it reach the network
             route.abort("blockedbyclient")
@@ -132,6 +138,7 @@ class Tab:
             self._page.goto("about:blank")
             settle(self._page, self.recorder, quiet_ms=100, limit_s=3)
         self.recorder = Recorder(origin=self.origin)
+        self.documents_only = False
         response = self.page.goto(self.origin + path)
         settle(self.page, self.recorder)
         return response

@@ -1,13 +1,16 @@
 """Page weight of a topic page against a bare Material page, and the size of each search index.
 
-The bare page is built inside the test session with the same MkDocs and Material versions: one
-page of text, ``theme: material`` with ``font: false`` (no Google Fonts), default plugins (search).
+The bare pages are built inside the test session with the same MkDocs and Material versions, from
+the same Markdown files (the showcase topic in both languages): ``theme: material`` with
+``font: false`` (no Google Fonts), default plugins (search), the handbook's Markdown extensions,
+no hooks.
 Both are measured the same way (first view in a new context, cache disabled, until the page is
 quiet, search index and fonts included). The numbers go to ``site/_screenshots/metrics.json``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,30 +32,28 @@ theme:
   name: material
   font: false
 """
-BARE_PAGE = """\
-# A topic
 
-A bare Material page for comparison: one heading, a few paragraphs of text, no formulas,
-no figures, no extra stylesheets.
 
-## Idea
-
-Intersection over union divides the area of the overlap of two boxes by the area of their union.
-Non-maximum suppression keeps the highest-scoring box and removes the boxes that overlap it.
-
-## Questions
-
-Why is the suppression condition strictly greater than the threshold? Because that is the
-convention of the reference implementation.
-"""
+def _bare_config() -> str:
+    """Bare Material, default search, no hooks, no extra CSS or plugins, with the handbook's own
+    Markdown extensions (so the page's text, code, admonitions and folded answers are the same
+    HTML; formulas stay TeX text and figure links stay links, as without our hooks)."""
+    ours = (pages.ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    extensions = ours[ours.index("\nmarkdown_extensions:") : ours.index("\nnav:")]
+    extensions = extensions.replace("!relative $config_dir", json.dumps(str(pages.ROOT)))
+    return BARE_CONFIG + extensions
 
 
 @pytest.fixture(scope="session")
 def bare_material(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The showcase topic's two pages (same Markdown files) built with bare Material."""
     root = tmp_path_factory.mktemp("bare-material")
-    (root / "docs").mkdir()
-    (root / "mkdocs.yml").write_text(BARE_CONFIG, encoding="utf-8")
-    (root / "docs" / "index.md").write_text(BARE_PAGE, encoding="utf-8")
+    topic = pages.showcase_topic()
+    for lang in pages.LANGS:
+        target = root / "docs" / lang / f"{topic}.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((pages.DOCS / lang / f"{topic}.md").read_bytes())
+    (root / "mkdocs.yml").write_text(_bare_config(), encoding="utf-8")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     build = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(root / "site")],
@@ -61,7 +62,7 @@ def bare_material(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         capture_output=True,
         text=True,
     )
-    assert build.returncode == 0, f"building the bare Material page failed:\n{build.stderr}"
+    assert build.returncode == 0, f"building the bare Material pages failed:\n{build.stderr}"
     with serve(root / "site") as served:
         yield served
 
@@ -73,9 +74,10 @@ def test_topic_page_weight_against_bare_material(
     path = f"{pages.PREFIX[lang]}{pages.showcase_topic()}/"
     topic = measure(browser, server.url, path)
     weights = metrics.setdefault("page_weight", {})
-    if "bare_material" not in weights:
-        weights["bare_material"] = measure(browser, bare_material.url, "/").as_dict()
-    bare = weights["bare_material"]
+    bare = weights[f"bare_material_{lang}"] = measure(
+        browser, bare_material.url, f"/{lang}/{pages.showcase_topic()}/"
+    ).as_dict()
+    assert any(r["type"] == "document" and r["status"] == 200 for r in bare["resources"]), bare
     document = next((r for r in topic.resources if r["type"] == "document"), {})
     assert document.get("status") == 200, f"{path} answered {document.get('status')}"
     weights[f"topic_{lang}"] = topic.as_dict() | {
