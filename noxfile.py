@@ -42,7 +42,7 @@ SITE_INPUTS = (
     "overrides",
     "bench/results.json",
 )
-SITE_FILES = ("mkdocs.yml", "glossary.yml", "pyproject.toml")
+SITE_FILES = ("mkdocs.yml", "glossary.yml", "tracks.yml", "pyproject.toml")
 
 
 class _NoUvNotice(logging.Filter):

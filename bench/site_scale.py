@@ -38,7 +38,7 @@ from tools import pages
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "bench" / "results.json"
 COPY_DIRS = ("docs", "snippets", "tests", "figures", "hooks", "tools", "overrides", "bench")
-COPY_FILES = ("mkdocs.yml", "glossary.yml")
+COPY_FILES = ("mkdocs.yml", "glossary.yml", "tracks.yml")
 LANGS = ("zh", "en")
 CHAPTERS = pages.CHAPTERS
 INDEX_LIMIT_BYTES = 60_000  # per page and language
@@ -99,6 +99,19 @@ def add_copies(dest: Path, factor: int) -> dict[str, int]:
         if m and f"{m.group('rel')}.md" in topic_pages(docs, "zh"):
             lines += [f"{m.group(1)}{m.group('rel')}_scale{k}.md" for k in range(2, factor + 1)]
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Every topic page has its line in tracks.yml (tools/tracks.py checks): a copy has the
+    # prerequisites of its original.
+    tracks = dest / "tracks.yml"
+    lines, section = [], ""
+    for line in tracks.read_text(encoding="utf-8").splitlines():
+        lines.append(line)
+        if re.match(r"^[a-z]", line):
+            section = line.split(":")[0]  # topics, sources, frequency, routes
+        m = re.match(r"^(\s+)(?P<rel>[a-z_]+/[a-z0-9_]+):(?P<rest>.*)$", line)
+        if section == "topics" and m and f"{m.group('rel')}.md" in topic_pages(docs, "zh"):
+            rest = m.group("rest")
+            lines += [f"{m.group(1)}{m.group('rel')}_scale{k}:{rest}" for k in range(2, factor + 1)]
+    tracks.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return counts
 
 
@@ -182,6 +195,44 @@ def first_query_ms(site: Path, lang: str, repeats: int = 3) -> float | None:
     return round(sorted(times)[len(times) // 2], 1)
 
 
+WEIGHT_TOPIC = "detection/iou"  # the showcase page of tests/browser/test_weight.py
+
+
+def page_weight(site: Path, snapshot: Path) -> dict[str, Any] | None:
+    """A topic page's first view (bytes, requests) next to the same Markdown built with bare
+    Material, measured in one run, both languages. None without /usr/bin/chromium."""
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, build_bare_material, measure
+    from tests.browser.server import serve
+
+    if not Path(CHROMIUM).exists():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, Any] = {"topic": WEIGHT_TOPIC}
+    with tempfile.TemporaryDirectory() as tmp:
+        bare_site = build_bare_material(Path(tmp), WEIGHT_TOPIC)
+        with serve(site) as ours, serve(bare_site) as bare, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for lang in LANGS:
+                prefix = "/" if lang == "zh" else "/en/"
+                topic = measure(browser, ours.url, f"{prefix}{WEIGHT_TOPIC}/")
+                plain = measure(browser, bare.url, f"/{lang}/{WEIGHT_TOPIC}/")
+                # The bare page's figure links are requests no server answers: not counted.
+                answered = sum(1 for r in plain.resources if r["status"] is not None)
+                out[lang] = {
+                    "bytes": topic.bytes,
+                    "requests": topic.requests,
+                    "bare_bytes": plain.bytes,
+                    "bare_requests": answered,
+                    "ratio_bytes": round(topic.bytes / plain.bytes, 3),
+                    "ratio_requests": round(topic.requests / answered, 3),
+                    "by_type": topic.by_type,
+                    "bare_by_type": plain.by_type,
+                }
+            browser.close()
+    return out
+
+
 def run_factor(factor: int, strict: bool, snapshot: Path, keep: bool = False) -> dict[str, Any]:
     """Build ``factor`` times the topic pages of ``snapshot`` (a copy of the repository)."""
     dest = Path(tempfile.mkdtemp(prefix=f"handbook-site-x{factor}-"))
@@ -191,6 +242,8 @@ def run_factor(factor: int, strict: bool, snapshot: Path, keep: bool = False) ->
         elapsed, cpu, warnings, _ = build(dest, strict)
         stats = measure_site(dest)
         stats["first_query_ms"] = {lang: first_query_ms(dest / "site", lang) for lang in LANGS}
+        if factor == 1:
+            stats["page_weight"] = page_weight(dest / "site", snapshot)
     finally:
         if not keep:
             shutil.rmtree(dest, ignore_errors=True)
@@ -302,6 +355,7 @@ def run(
         },
         "runs": runs,
         "fit": fit(runs),
+        "page_weight": next((r["page_weight"] for r in runs if r.get("page_weight")), None),
         "targets": {
             "index_bytes_per_page_max": INDEX_LIMIT_BYTES,
             "index_marginal_bytes_per_page": marginal_index,

@@ -1,10 +1,15 @@
 """MkDocs hooks that make the handbook's pages from its code.
 
 * figures: ``![caption](figure:detection/nms.py:draw_before_after)`` runs that function from
-  ``figures/`` with the page's language and inlines the SVG it draws (a failing figure fails the
-  build, nothing is committed as an image);
-* generated sections: ``<!-- generated: questions -->`` (and glossary, practice, api, bench) are
-  filled from the pages, ``glossary.yml``, the practice registry and the benchmark results;
+  ``figures/`` with the page's language and publishes the SVG it draws as
+  ``assets/figures/<hash>.svg`` (a failing figure fails the build, nothing is committed as an image);
+* generated sections: ``<!-- generated: questions -->`` (and glossary, practice, api, bench,
+  tracks, routes, cheatsheet) are filled from the pages, ``glossary.yml``, ``tracks.yml``, the
+  practice registry and the benchmark results;
+* topic pages: the track box under the title and the next topic of the track (tools/tracks.py),
+  the "verified against" box at the end (tools/verified.py);
+* practice files: the flashcard decks and the mock interview's questions, from the built pages
+  (tools/flashcards.py, tools/mock.py);
 * math: KaTeX runs at build time (node + the pinned npm package), so readers download only
   KaTeX's stylesheet and the fonts a page uses, and only on pages with formulas;
 * diagrams: mermaid blocks drawn to SVG at build time (pinned mermaid from npm, run in headless
@@ -37,7 +42,19 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import embed, generated, katex, live, search_index, search_text  # noqa: E402
+from tools import (  # noqa: E402
+    assets,
+    embed,
+    flashcards,
+    generated,
+    katex,
+    live,
+    mock,
+    search_index,
+    search_text,
+    tracks,
+    verified,
+)
 from tools import figure as figure_tool  # noqa: E402
 from tools import mermaid as mermaid_tool  # noqa: E402
 
@@ -94,12 +111,15 @@ def on_files(files: Any, config: Any) -> Any:
 
 
 def on_env(env: Any, config: Any, files: Any) -> Any:
+    assets.unlink_everywhere(config)  # mkdocstrings' stylesheet: the API reference only
     return live.reuse_compiled_templates(env)
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     lang = _lang_of(page)
     markdown = generated.expand(markdown, lang, page.file.src_uri)
+    markdown = verified.append_box(markdown, lang, page.file.src_uri)  # at the end, after sources
+    markdown = tracks.decorate(markdown, lang, page.file.src_uri)  # under the title; next in track
     try:
         markdown = embed.expand(markdown)
     except embed.EmbedError as error:
@@ -107,7 +127,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             raise embed.EmbedError(f"{page.file.src_uri}: {error}") from None
         markdown = _problem_box("embedding code", page.file.src_uri, error) + "\n\n" + markdown
     # Figure links inside code are left as text (tools/figure.substitute), never run.
-    return figure_tool.substitute(markdown, lambda m: _figure_html(m, lang))
+    return figure_tool.substitute(markdown, lambda m: _figure_html(m, lang, page, config))
 
 
 def _problem_box(what: str, where: str, error: BaseException) -> str:
@@ -119,9 +139,7 @@ def _problem_box(what: str, where: str, error: BaseException) -> str:
     )
 
 
-def _figure_html(match: re.Match[str], lang: str) -> str:
-    from tools import figure as figure_tool
-
+def _figure_html(match: re.Match[str], lang: str, page: Any, config: Any) -> str:
     rel, func, alt = match.group("path"), match.group("func"), match.group("alt")
     try:
         svg = figure_tool.render_svg(rel, func, lang)
@@ -129,11 +147,13 @@ def _figure_html(match: re.Match[str], lang: str) -> str:
         if not SERVE:
             raise
         return _problem_box(f"figure {rel}:{func}", f"figure:{rel}:{func}", error)
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    src = get_relative_url(figure_tool.publish(svg, config.site_dir), page.url)
+    size = figure_tool.size_px(svg)
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
     caption = html.escape(alt)
     return (
         f'<figure class="hb-figure" id="fig-{func.replace("_", "-")}">'
-        f'<img src="data:image/svg+xml;base64,{data}" alt="{caption}">'
+        f'<img src="{src}" alt="{caption}"{dims} loading="lazy" decoding="async">'
         f"<figcaption>{caption}</figcaption></figure>"
     )
 
@@ -270,7 +290,8 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
             output,
             count=1,
         )
-    return output
+    to_root = get_relative_url(".", page.url)
+    return assets.link_where_used(output, "" if to_root == "." else f"{to_root}/")
 
 
 # ----------------------------------------------------------------------- after the build
@@ -326,8 +347,10 @@ def _finish_site(config: Any) -> None:
     global _indexed_in_serve
     if SERVE and _indexed_in_serve:
         # An edit does not re-index: the word lists (jieba over every page) and Pagefind (~8 s of
-        # CPU) would hold back the reload. Search shows the pages as the server first built them.
+        # CPU) would hold back the reload. Search shows the pages as the server first built them,
+        # and the flashcard decks and the mock interview's questions are those of that build too.
         return
+    log.info(f"flashcards: {flashcards.write(site)}; mock interview: {mock.write(site)}")
     search_index.write_vocabularies(site, ROOT / "docs", generated.load_glossary())
     if SERVE:  # the first build: the reload does not wait for the index
         search_index.build_in_background(site)

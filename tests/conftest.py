@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMES = ROOT / ".cache" / "test-times.json"
 _seconds: dict[str, float] = defaultdict(float)
 _counts: dict[str, int] = defaultdict(int)
+_ran: dict[str, int] = defaultdict(int)  # test file -> tests run (for .cache/last-green.json)
+_outcomes: dict[str, int] = defaultdict(int)
 
 
 def _chapter(nodeid: str) -> str:
@@ -59,6 +61,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _seconds[_chapter(report.nodeid)] += report.duration
     if report.when == "call":
         _counts[_chapter(report.nodeid)] += 1
+        _ran[report.nodeid.split("::", 1)[0]] += 1
+    if report.when == "call" or report.outcome != "passed":
+        _outcomes[report.outcome] += 1
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -66,6 +71,19 @@ def pytest_configure(config: pytest.Config) -> None:
         from tests.browser import metrics
 
         metrics.clear()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A green full default run leaves its record for the topic pages' "verified" box."""
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller has every report
+    from tools import verified
+
+    ok, _ = verified.should_record(
+        int(exitstatus), os.environ, _ran, verified.expected_test_modules(ROOT)
+    )
+    if ok:
+        verified.write_record(_ran, _outcomes)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

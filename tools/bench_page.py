@@ -73,6 +73,24 @@ TEXT = {
         "zh": "新增一页使索引增加 zh {zh} · en {en}",
         "en": "One more page adds zh {zh} · en {en} to the index",
     },
+    "first_query": {
+        "zh": "读者的第一次搜索（打开搜索框后第一次按键到结果出现，无头 Chromium，3 个新上下文的中位数）："
+        "最大规模下 zh {zh} · en {en}（目标 < {lim} 毫秒），{ok}。",
+        "en": "A reader's first search (the first keystroke after opening the search box to the results, "
+        "headless Chromium, median of 3 new contexts): zh {zh} · en {en} at the largest size "
+        "(target < {lim} ms), {ok}.",
+    },
+    "weight": {
+        "zh": "首屏重量：`{topic}` 页首次访问（缓存关闭，直到页面安静）传输 zh {zb} / en {eb}，"
+        "是同一份 Markdown 用原版 Material（无 hook、默认搜索）构建的 ×{zr:.2f} / ×{er:.2f}（目标 ≤ ×1.3）；"
+        "请求数 {zq} 对 {bq}：多出的是公式用到的 KaTeX 样式表和字体，以及本站的样式表与搜索脚本"
+        "（原版页面不渲染公式，显示 TeX 源码）。",
+        "en": "First view: the `{topic}` page's first visit (cache off, until the page is quiet) transfers "
+        "zh {zb} / en {eb}, ×{zr:.2f} / ×{er:.2f} the same Markdown built with bare Material (no hooks, "
+        "default search; target ≤ ×1.3); {zq} requests against {bq}: the extra ones are the KaTeX "
+        "stylesheet and the fonts its formulas use, and the handbook's stylesheet and search script "
+        "(the bare page does not render formulas, it shows their TeX source).",
+    },
     "site_meta": {
         "zh": "{date} 测于 {cpu}（{cores} 核），mkdocs {mkdocs} · Material {material}，运行时负载 {load}，"
         "非严格模式构建的警告数见 JSON。",
@@ -248,6 +266,32 @@ def site_scale(site: dict[str, Any], lang: str) -> str:
                 + ("。" if lang == "zh" else ".")
             )
         out.append("")
+    first = targets.get("first_query_ms_at_largest") or {}
+    if first.get("zh") is not None:
+        out += [
+            _tr("first_query", lang).format(
+                zh=f"{first['zh']:.0f} ms",
+                en=f"{first['en']:.0f} ms",
+                lim=targets["first_query_ms_max"],
+                ok=_tr("ok" if targets["first_query_met"] else "missed", lang),
+            ),
+            "",
+        ]
+    weight = site.get("page_weight")
+    if weight:
+        zh, en = weight["zh"], weight["en"]
+        out += [
+            _tr("weight", lang).format(
+                topic=weight["topic"],
+                zb=f"{zh['bytes'] / 1024:.0f} KiB",
+                eb=f"{en['bytes'] / 1024:.0f} KiB",
+                zr=zh["ratio_bytes"],
+                er=en["ratio_bytes"],
+                zq=zh["requests"],
+                bq=zh["bare_requests"],
+            ),
+            "",
+        ]
     out.append(
         _tr("site_meta", lang).format(
             date=meta.get("date"),

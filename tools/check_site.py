@@ -13,10 +13,13 @@ Every message names the file to touch and what to do.
    exactly one start and one end marker (the build checks this too);
 5. topic pages: at least five questions, the closing sections, an id on every heading of levels
    2 to 6 (inside admonitions too; setext headings are not allowed);
-6. every topic is listed in its chapter's table and every chapter on the home page;
+6. every topic is listed in its chapter's table and in ``tracks.yml`` (prerequisites that exist,
+   frequency only with a source), and the home page has the generated map of the tracks;
 7. no TODO markers left by ``nox -s new`` (``TODO:``, ``todo:``, ``TODO：``);
 8. ``figure:`` links name ``<chapter>/<topic>.py:<function>`` inside ``figures/``, in prose only;
-9. zh prose quotes with Chinese curly quotes “…”, not straight "…" or 「…」.
+9. zh prose quotes with Chinese curly quotes “…”, not straight "…" or 「…」;
+10. cheat-sheet marks (tools/cheatsheet.py): every topic page marks at least one block, the marks
+    are balanced, and both languages mark the same number of blocks.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tools import pages as P
+from tools import tracks
 
 MIN_QUESTIONS = 5
 CLOSING = ["questions", "mistakes", "sources"]
@@ -226,18 +230,18 @@ def check_topic_pages(site: dict[str, dict[str, P.Page]]) -> list[str]:
 
 
 def check_listed(site: dict[str, dict[str, P.Page]]) -> list[str]:
-    """Every topic is a row of its chapter's table, every chapter a row of the home page's."""
-    errors = []
+    """Every topic is a row of its chapter's table and in tracks.yml (so on the home page's map)."""
+    errors = tracks.problems(P.DOCS.parent, check_nav=(P.DOCS.parent / "mkdocs.yml").is_file())
     for lang, pages in site.items():
         home = P.DOCS / lang / "index.md"
         home_text = home.read_text(encoding="utf-8") if home.is_file() else ""
+        if tracks.MARKER_MAP not in home_text:  # the map lists every topic of tracks.yml
+            errors.append(
+                f"docs/{lang}/index.md has no '{tracks.MARKER_MAP}' line: the home page's map of "
+                "the tracks lists every topic; put the line back under '## … { #tracks }'"
+            )
         for chapter in sorted({rel.split("/")[0] for rel, pg in pages.items() if pg.is_topic}):
             index = P.DOCS / lang / chapter / "index.md"
-            if f"]({chapter}/index.md)" not in home_text:
-                errors.append(
-                    f"docs/{lang}/index.md does not list the chapter '{chapter}': add a row "
-                    f"'| [title]({chapter}/index.md) | topics |' to its chapter table"
-                )
             text = index.read_text(encoding="utf-8") if index.is_file() else ""
             for rel, page in sorted(pages.items()):
                 if not (page.is_topic and rel.startswith(f"{chapter}/")):
@@ -517,6 +521,35 @@ def check_todo(root: Path) -> list[str]:
     return errors
 
 
+def check_cheatsheet_marks(site: dict[str, dict[str, P.Page]]) -> list[str]:
+    from tools import cheatsheet
+
+    errors = []
+    counts: dict[tuple[str, str], int] = {}
+    for lang, pages in site.items():
+        for rel, page in pages.items():
+            if not page.is_topic:
+                continue
+            text = page.path.read_text(encoding="utf-8")
+            problems = cheatsheet.mark_problems(text)
+            errors += [f"docs/{lang}/{rel}: {p}" for p in problems]
+            counts[(lang, rel)] = n = len(cheatsheet.blocks(text))
+            if not n and not problems:
+                errors.append(
+                    f"docs/{lang}/{rel} marks nothing for its chapter's cheat sheet: put "
+                    f"'{cheatsheet.OPEN}' and '{cheatsheet.CLOSE}' lines around its key formula, "
+                    "conventions and a few common mistakes (the same blocks in both languages)"
+                )
+    for rel in sorted(set(site["zh"]) & set(site["en"])):
+        x, y = counts.get(("zh", rel)), counts.get(("en", rel))
+        if x is not None and y is not None and x != y:
+            errors.append(
+                f"docs/zh/{rel} and docs/en/{rel} mark {x} and {y} cheat-sheet blocks: mark the "
+                "same blocks in both languages"
+            )
+    return errors
+
+
 def check(root: Path) -> list[str]:
     site = _parse_all(root)
     return (
@@ -531,6 +564,7 @@ def check(root: Path) -> list[str]:
         + check_markers(root, site)
         + check_figures(root, site)
         + check_zh_quotes(site)
+        + check_cheatsheet_marks(site)
     )
 
 

@@ -185,6 +185,38 @@ def render_svg(rel: str, func: str, lang: str) -> str:
     return svg
 
 
+# ---------------------------------------------------------------- published as files
+
+PUBLISHED = "assets/figures"  # under the site root, shared by both languages
+_PT = re.compile(r'<svg[^>]*?\bwidth="(?P<w>[\d.]+)pt"[^>]*?\bheight="(?P<h>[\d.]+)pt"', re.S)
+
+
+def publish(svg: str, site_dir: str | Path) -> str:
+    """Write the SVG to ``<site>/assets/figures/<hash>.svg`` (once) and return that path.
+
+    A file, not a data: URI in the page: the page's HTML stays small (base64 adds a third to
+    every figure), a figure below the fold loads only when the reader scrolls to it
+    (``loading="lazy"``), and the same figure in zh and en is one cached file when it is equal.
+    """
+    name = hashlib.sha256(svg.encode("utf-8")).hexdigest()[:16] + ".svg"
+    target = Path(site_dir) / PUBLISHED / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(svg, encoding="utf-8")
+        tmp.replace(target)
+    return f"{PUBLISHED}/{name}"
+
+
+def size_px(svg: str) -> tuple[int, int] | None:
+    """The SVG's size in CSS pixels (matplotlib writes points): width/height attributes for the
+    <img>, so the page does not jump when a lazy figure arrives."""
+    m = _PT.search(svg)
+    if m is None:
+        return None
+    return round(float(m["w"]) * 4 / 3), round(float(m["h"]) * 4 / 3)
+
+
 def draw_svg(rel: str, func: str, lang: str) -> str:
     # Text stays text (svg.fonttype none) and the reader's fonts draw it, so a build machine
     # without a CJK font only mis-measures Chinese labels a little: silence its glyph warnings.

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from tools import pages
+from tools import pages, tracks
 
 ROOT = pages.ROOT
 GLOSSARY = ROOT / "glossary.yml"
@@ -129,12 +129,28 @@ def bench(lang: str, src: str) -> str:
     return bench_page.render(lang)
 
 
+def cheatsheet(lang: str, src: str) -> str:
+    from tools import cheatsheet as cheatsheet_tool
+
+    return cheatsheet_tool.render(lang, src)
+
+
+def cheatsheets(lang: str, src: str) -> str:
+    from tools import cheatsheet as cheatsheet_tool
+
+    return cheatsheet_tool.index(lang, src)
+
+
 GENERATORS = {
+    "cheatsheet": cheatsheet,  # docs/<lang>/cheatsheets/<chapter>.md (tools/cheatsheet.py)
+    "cheatsheets": cheatsheets,  # docs/<lang>/cheatsheets/index.md
     "questions": questions,
     "glossary": glossary,
     "api": api,
     "practice": practice,
     "bench": bench,
+    "tracks": tracks.tracks_map,  # the home page's map of the tracks (tools/tracks.py)
+    "routes": tracks.routes,  # the home page's routes per role
 }
 
 

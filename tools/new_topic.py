@@ -1,7 +1,7 @@
 """Scaffold a topic: ``nox -s new -- <chapter>/<topic>``.
 
 Writes both pages, the snippet (one named section, one doctest), the test module and a figure
-function, and adds the page to the navigation in mkdocs.yml. Everything builds and passes at once
+function, and adds the page to the navigation in mkdocs.yml and to tracks.yml. Everything builds and passes at once
 except the TODO check: ``nox`` keeps failing until every TODO marker is replaced by real content.
 """
 
@@ -127,7 +127,9 @@ TODO: 概念与公式，例如 $y = f(x)$。
 
 ## 常见错误 {{ #mistakes }}
 
-- TODO: 常见错误。
+<!-- cheatsheet -->
+- TODO: 常见错误（这两行标记之间的内容进本章速查表；也标出关键公式）。
+<!-- /cheatsheet -->
 
 ## 参考 {{ #sources }}
 
@@ -173,7 +175,9 @@ TODO: the concept and its formulas, e.g. $y = f(x)$.
 
 ## Common mistakes {{ #mistakes }}
 
-- TODO: common mistakes.
+<!-- cheatsheet -->
+- TODO: common mistakes (what lies between these marks goes into the chapter's cheat sheet; mark the key formula too).
+<!-- /cheatsheet -->
 
 ## Sources {{ #sources }}
 
@@ -191,6 +195,22 @@ def add_to_nav(mkdocs_yml: Path, chapter: str, name: str) -> None:
     indent = re.match(r"\s*", lines[last]).group(0)
     lines.insert(last + 1, f"{indent}- {entry}")
     mkdocs_yml.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def add_to_tracks(tracks_yml: Path, chapter: str, name: str) -> None:
+    """A line under ``topics:`` in tracks.yml (no prerequisites yet), after its chapter's topics."""
+    lines = tracks_yml.read_text(encoding="utf-8").splitlines()
+    entry = f"{chapter}/{name}"
+    start = lines.index("topics:")
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^\S", lines[i])), len(lines))
+    block = range(start + 1, end)
+    if any(lines[i].startswith(f"  {entry}:") for i in block):
+        return
+    mine = [i for i in block if lines[i].startswith(f"  {chapter}/")]
+    others = [i for i in block if re.match(r"^  [a-z]+/", lines[i])]
+    at = (mine or others or [start])[-1] + 1
+    lines.insert(at, f"  {entry}: []")
+    tracks_yml.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 ROW = {
@@ -234,6 +254,7 @@ def scaffold(root: Path, target: str) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     add_to_nav(root / "mkdocs.yml", chapter, name)
+    add_to_tracks(root / "tracks.yml", chapter, name)
     add_to_tables(root, chapter, name, title)
     return list(files)
 
@@ -245,7 +266,8 @@ def main(argv: list[str]) -> int:
     for path in scaffold(ROOT, argv[0]):
         print(f"wrote {path.relative_to(ROOT)}")
     print(
-        "added to the nav in mkdocs.yml and to the chapter's table in docs/{zh,en}/<chapter>/index.md"
+        "added to the nav in mkdocs.yml, to tracks.yml (list its prerequisites there) and to the "
+        "chapter's table in docs/{zh,en}/<chapter>/index.md"
     )
     print(
         "Next: replace every TODO (nox -s tests reports the ones left), then run nox. See CONTRIBUTING.md."

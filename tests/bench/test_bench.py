@@ -197,6 +197,9 @@ def test_site_scale_copies_topic_pages_into_docs_and_nav(tmp_path: Path) -> None
     (tmp_path / "mkdocs.yml").write_text(
         "nav:\n  - 目标检测:\n      - detection/index.md\n      - detection/nms.md\n"
     )
+    (tmp_path / "tracks.yml").write_text(
+        "topics:\n  detection/nms: [detection/iou]\nfrequency:\n  detection/nms:\n    heat: 3\n"
+    )
     counts = site_scale.add_copies(tmp_path, 3)
     assert counts == {"zh": 3, "en": 3}
     copy = (tmp_path / "docs" / "en" / "detection" / "nms_scale3.md").read_text()
@@ -205,6 +208,13 @@ def test_site_scale_copies_topic_pages_into_docs_and_nav(tmp_path: Path) -> None
     nav = (tmp_path / "mkdocs.yml").read_text()
     assert "      - detection/nms_scale2.md\n      - detection/nms_scale3.md" in nav
     assert "index_scale" not in nav
+    # Each copy has the prerequisites of its original in tracks.yml (and no frequency of its own).
+    tracks = (tmp_path / "tracks.yml").read_text()
+    assert (
+        "  detection/nms_scale2: [detection/iou]\n  detection/nms_scale3: [detection/iou]\n"
+        in tracks
+    )
+    assert tracks.count("_scale") == 2
 
 
 def test_site_scale_fit_separates_fixed_and_per_page_cost() -> None:

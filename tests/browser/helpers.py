@@ -8,12 +8,18 @@ first view: the bytes recorded are what a new reader downloads.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, Request, Response, Route
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 # DESIGN.md: flags for Debian's Chromium on a small headless machine. Playwright's launch() already
 # gives every run a new, empty, temporary user-data dir (and removes it on close).
@@ -219,3 +225,41 @@ def measure(browser: Browser, origin: str, path: str) -> Weight:
         by_type=by_type,
         resources=resources,
     )
+
+
+BARE_CONFIG = """\
+site_name: Bare Material
+theme:
+  name: material
+  font: false
+"""
+
+
+def build_bare_material(root: Path, topic: str) -> Path:
+    """Build ``<chapter>/<topic>.md`` of both languages (the same Markdown files) with bare
+    Material into ``root/site``; return that folder.
+
+    Bare: ``theme: material`` with ``font: false`` (no Google Fonts), default plugins (search), no
+    hooks, extra CSS or plugins, but the handbook's own Markdown extensions (so text, code,
+    admonitions and folded answers are the same HTML; formulas stay TeX text and figure links
+    stay links, as without our hooks).
+    """
+    ours = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    extensions = ours[ours.index("\nmarkdown_extensions:") : ours.index("\nnav:")]
+    extensions = extensions.replace("!relative $config_dir", json.dumps(str(ROOT)))
+    for lang in ("zh", "en"):
+        target = root / "docs" / lang / f"{topic}.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((ROOT / "docs" / lang / f"{topic}.md").read_bytes())
+    (root / "mkdocs.yml").write_text(BARE_CONFIG + extensions, encoding="utf-8")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(root / "site")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        raise RuntimeError(f"building the bare Material pages failed:\n{build.stderr}")
+    return root / "site"

@@ -7,12 +7,14 @@ The twelve topics of the handbook are listed here once, with the queries a reade
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-SITE = ROOT / "site"
+# The built site: site/ (what `nox -s docs` writes), or HANDBOOK_SITE when set.
+SITE = Path(os.environ["HANDBOOK_SITE"]) if os.environ.get("HANDBOOK_SITE") else ROOT / "site"
 LANGS = ("zh", "en")
 PREFIX = {"zh": "/", "en": "/en/"}
 

@@ -26,6 +26,8 @@ def test_repository_passes_every_check() -> None:
 def tree(tmp_path: Path) -> Path:
     for folder in ("docs", "snippets", "tests", "figures"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    for name in ("tracks.yml", "mkdocs.yml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
     yield tmp_path
     pages.DOCS = ROOT / "docs"
 
@@ -64,12 +66,46 @@ BREAKAGES = {
         ),
         ["docs/en/detection/index.md does not list nms.md", "add a row"],
     ),
-    "chapter missing from the home page": (
+    "track map missing from the home page": (
         lambda t: _edit(
-            t / "docs/zh/index.md",
-            lambda s: "\n".join(x for x in s.splitlines() if "](detection/index.md)" not in x),
+            t / "docs/zh/index.md", lambda s: s.replace("<!-- generated: tracks -->", "")
         ),
-        ["docs/zh/index.md does not list the chapter 'detection'"],
+        ["docs/zh/index.md has no '<!-- generated: tracks -->' line"],
+    ),
+    "topic missing from tracks.yml (and so from the home page's map)": (
+        lambda t: _edit(
+            t / "tracks.yml",
+            lambda s: "\n".join(x for x in s.splitlines() if not x.startswith("  detection/nms:")),
+        ),
+        ["tracks.yml does not list the topic detection/nms", "under 'topics:'"],
+    ),
+    "prerequisite that is not a topic": (
+        lambda t: _edit(
+            t / "tracks.yml",
+            lambda s: s.replace(
+                "  detection/nms: [detection/iou]", "  detection/nms: [detection/ious]"
+            ),
+        ),
+        ["tracks.yml: detection/nms needs 'detection/ious'"],
+    ),
+    "frequency without a source": (
+        lambda t: _edit(
+            t / "tracks.yml",
+            lambda s: s.replace(
+                "  detection/nms:\n    heat: 3\n    sources:\n",
+                "  detection/nms:\n    heat: 3\n    sources: []\n    unused:\n",
+            ),
+        ),
+        ["frequency of detection/nms cites no source"],
+    ),
+    "topic in the wrong track of the nav": (
+        lambda t: _edit(
+            t / "mkdocs.yml",
+            lambda s: s.replace("          - detection/nms.md\n", "", 1).replace(
+                "      - ml/pca.md\n", "      - ml/pca.md\n      - detection/nms.md\n", 1
+            ),
+        ),
+        ["mkdocs.yml: detection/nms.md is in the nav under '经典机器学习'"],
     ),
     "missing twin": (
         lambda t: (t / EN_IOU).unlink(),

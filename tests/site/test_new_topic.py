@@ -20,7 +20,7 @@ def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("repo")
     for folder in ("docs", "snippets", "tests", "figures", "hooks", "tools", "bench"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("mkdocs.yml", "glossary.yml", "pyproject.toml"):
+    for name in ("mkdocs.yml", "glossary.yml", "pyproject.toml", "tracks.yml"):
         shutil.copy2(ROOT / name, root / name)
     shutil.copytree(ROOT / "overrides", root / "overrides")
     (ROOT / ".cache").mkdir(exist_ok=True)
@@ -39,6 +39,12 @@ def test_scaffold_writes_the_four_places_and_the_nav(scaffolded: Path) -> None:
     ):
         assert (scaffolded / rel).is_file(), rel
     assert "- detection/anchor_boxes.md" in (scaffolded / "mkdocs.yml").read_text(encoding="utf-8")
+    # inside the detection section of the computer-vision track, after the chapter's last topic
+    nav = (scaffolded / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:\n", 1)[1]
+    lines = nav.splitlines()
+    at = lines.index("          - detection/anchor_boxes.md")
+    assert lines[at - 1] == "          - detection/map.md", lines[at - 3 : at + 2]
+    assert "  detection/anchor_boxes: []" in (scaffolded / "tracks.yml").read_text(encoding="utf-8")
     for lang in ("zh", "en"):  # and a row in the chapter's table, which check_listed requires
         index = (scaffolded / f"docs/{lang}/detection/index.md").read_text(encoding="utf-8")
         assert "](anchor_boxes.md)" in index, lang
