@@ -242,8 +242,7 @@
     var terms = rewrite(text);
     if (!terms.length) return Promise.resolve({ items: [], suggest: [] });
     return searchAll(terms, synonymsOf(text)).then(function (results) {
-      // The pages of the 12 best scores (10 are shown; the ranking below may lift two of them).
-      return Promise.all(results.slice(0, 12).map(function (r) {
+      return Promise.all(results.slice(0, 20).map(function (r) {
         return r.data().then(function (d) { d.score = r.score; return d; });
       }));
     }).then(function (pages) {

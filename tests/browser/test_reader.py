@@ -83,20 +83,22 @@ def test_phone_reader_reaches_a_topic_through_the_drawer(
         page.wait_for_timeout(300)  # the slide-in transition, for the screenshot
         page.screenshot(path=screenshots / f"{lang}-phone-drawer.png")
 
-        # Tap the chapter that holds the topic, then the topic, as a reader does.
+        # Tap the track, then the chapter that holds the topic, then the topic, as a reader does.
         nav = page.locator(".md-sidebar--primary nav.md-nav--primary")
         selector = f'a.md-nav__link[href$="{topic}/"]'
         link = nav.locator(selector).first
         assert link.count() == 1, f"the drawer has no link to {target}"
-        chapter = nav.locator("li.md-nav__item--nested").filter(has=page.locator(selector)).first
-        toggle_id = chapter.locator(":scope > input.md-nav__toggle").get_attribute("id")
-        chapter_label = chapter.locator(f'label.md-nav__link[for="{toggle_id}"]').first
         assert not page.evaluate(TAPPABLE, selector), f"{target} is tappable before its chapter"
-        chapter_label.tap()
+        levels = nav.locator("li.md-nav__item--nested").filter(has=page.locator(selector))
+        for i in range(levels.count()):  # outermost first: the track, then the chapter
+            level = levels.nth(i)
+            toggle_id = level.locator(":scope > input.md-nav__toggle").get_attribute("id")
+            level.locator(f'label.md-nav__link[for="{toggle_id}"]').first.tap()
+            page.wait_for_timeout(400)  # the drawer's slide: a tap during it is lost (Material)
         try:
             page.wait_for_function(TAPPABLE, arg=selector, timeout=5_000)
         except Exception:
-            pytest.fail(f"tapping the chapter did not bring the link to {target} on screen")
+            pytest.fail(f"tapping the track and the chapter did not bring {target} on screen")
         with page.expect_navigation():
             link.tap()
         landed = urllib.parse.urlsplit(page.url).path
