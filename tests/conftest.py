@@ -10,7 +10,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import torch
 from hypothesis import HealthCheck, settings
 
 from tests import support
@@ -30,14 +29,20 @@ settings.register_profile("thorough", parent=settings.get_profile("ci"), max_exa
 settings.register_profile("quick", parent=settings.get_profile("ci"), max_examples=10)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick" if support.QUICK else "ci"))
 
-# The tests use small tensors: one thread avoids oversubscribing two cores (pytest + torch's pool)
-# and keeps results bit-for-bit repeatable. Benchmarks set their own thread count.
-torch.set_num_threads(1)
+_threads_set = [False]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     support.CURRENT_TEST[0] = item.nodeid
+    if not _threads_set[0]:
+        # The tests use small tensors: one thread avoids oversubscribing two cores (pytest +
+        # torch's pool) and keeps results bit-for-bit repeatable. Benchmarks set their own count.
+        # Here, not at import: xdist's controller runs no test and need not pay torch's import.
+        import torch
+
+        torch.set_num_threads(1)
+        _threads_set[0] = True
 
 
 # ---------------------------------------------------------------- test time per chapter

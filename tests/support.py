@@ -85,6 +85,19 @@ def cases(n: int) -> int:
     return n if not QUICK else max(1, -(-n // QUICK_DIVISOR))
 
 
+def quick_subset(params: list, n: int = 1) -> list:
+    """A parametrisation's cases: all of them in the full run, the first ``n`` in quick mode.
+
+    For the few tests whose every case is a slow experiment (a training run, a whole ResNet).
+
+    >>> quick_subset(["resnet18", "resnet50", "resnet152"], 2) == (
+    ...     ["resnet18", "resnet50"] if QUICK else ["resnet18", "resnet50", "resnet152"]
+    ... )
+    True
+    """
+    return list(params)[:n] if QUICK else list(params)
+
+
 # ---------------------------------------------------------------- readable assertions
 
 _TEXT = {
