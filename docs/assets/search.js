@@ -100,6 +100,22 @@
     return kept.length ? kept : out;
   }
 
+  // The Chinese phrases typed as one run that the cut split into several words (超网络 -> 超 /
+  // 网络), stop words removed: a page whose text has the whole phrase ranks higher (rank()).
+  function phrases(query) {
+    var stop = STOP[LANG];
+    var out = [];
+    (query.toLowerCase().match(/[\u4e00-\u9fff]+/g) || []).forEach(function (run) {
+      var group = [];
+      segmentWords(run).concat([""]).forEach(function (w) {
+        if (w && stop.indexOf(w) < 0) { group.push(w); return; }
+        if (group.length > 1) out.push(group.join(""));
+        group = [];
+      });
+    });
+    return out;
+  }
+
   // Damerau-Levenshtein distance (adjacent swaps count once), for near-miss spellings.
   function distance(a, b) {
     var d = [];
@@ -200,8 +216,10 @@
     return Promise.all([vocab, engine]);
   }
 
-  function rank(result, query) {
+  function rank(result, query, typed) {
     var score = result.score;
+    var content = result.content || "";
+    if (typed.some(function (p) { return content.indexOf(p) >= 0; })) score *= 2;
     if (LISTING.test(result.url) || /^\/(en\/)?([a-z_]+\/)?$/.test(result.url.slice(ROOT.pathname.length - 1))) {
       score *= 0.35; // listing pages: home, chapter index pages, glossary, reference
     }
@@ -246,7 +264,8 @@
         return r.data().then(function (d) { d.score = r.score; return d; });
       }));
     }).then(function (pages) {
-      pages.forEach(function (p) { p.rankScore = rank(p, terms); });
+      var typed = phrases(text);
+      pages.forEach(function (p) { p.rankScore = rank(p, terms, typed); });
       pages.sort(function (a, b) { return b.rankScore - a.rankScore; });
       var marked = {};
       terms.forEach(function (t) { marked[t] = true; });

@@ -50,7 +50,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("detection/nms", "非极大值抑制", "NMS", "贪心循环", "greedy loop"),
     Topic("detection/focal_loss", "Focal Loss", "focal loss", "易分", "easy background"),
     Topic("segmentation/unet", "UNet", "UNet", "收缩路径", "contracting path"),
-    Topic("segmentation/sam", "SAM", "Segment Anything", "提示编码器", "promptable"),
+    Topic("segmentation/sam", "SAM", "Segment Anything", "超网络", "promptable"),
     Topic("selfsup/dino", "DINO", "DINO", "锐化", "exponential moving average"),
     Topic("selfsup/mae", "掩码自编码器", "MAE", "掩码率", "mask ratio"),
 )
