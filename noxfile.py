@@ -331,6 +331,7 @@ def browser(session: nox.Session) -> None:
         "browser",
         "-p",
         "no:cacheprovider",
+        "--durations=25",
         *workers,
         *args,
     )
