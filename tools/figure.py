@@ -217,6 +217,26 @@ def size_px(svg: str) -> tuple[int, int] | None:
     return round(float(m["w"]) * 4 / 3), round(float(m["h"]) * 4 / 3)
 
 
+def _refuse_dummy_glyphs(svg: str, fig: Figure, rel: str, func: str, lang: str) -> None:
+    """Fail on text that matplotlib's mathtext replaced with its dummy symbol (U+00A4, ¤).
+
+    A label that mixes Chinese with ``$...$`` is typeset by mathtext as a whole, and mathtext
+    has no CJK glyphs: every Chinese character came out as ¤ (found in the optimisers and
+    Transformer-block figures). Write such labels in plain text with Unicode (mₜ, x², QKᵀ).
+    """
+    from matplotlib.text import Text
+
+    if "\u00a4" not in svg or any("\u00a4" in t.get_text() for t in fig.findobj(Text)):
+        return
+    labels = [t.get_text() for t in fig.findobj(Text) if "$" in t.get_text()]
+    mixed = [t for t in labels if re.search(r"[\u3000-\u9fff\uff00-\uffef]", t)]
+    raise SystemExit(
+        f"figures/{rel}:{func}({lang!r}): matplotlib drew dummy symbols (¤) for characters its "
+        f"math fonts lack; labels mixing Chinese and $...$: {mixed or labels}. Write them as "
+        "plain text with Unicode (m\u209c, x\u00b2, QK\u1d40) or keep the Chinese outside the label."
+    )
+
+
 def draw_svg(rel: str, func: str, lang: str) -> str:
     # Text stays text (svg.fonttype none) and the reader's fonts draw it, so a build machine
     # without a CJK font only mis-measures Chinese labels a little: silence its glyph warnings.
@@ -234,6 +254,7 @@ def draw_svg(rel: str, func: str, lang: str) -> str:
             buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None}
         )
     svg = buf.getvalue()
+    _refuse_dummy_glyphs(svg, fig, rel, func, lang)
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
     # Let the browser pick a CJK-capable font the reader has.
     svg = re.sub(r"font-family:\s*[^;\"']+", "font-family: " + FONT_STACK.replace('"', "'"), svg)

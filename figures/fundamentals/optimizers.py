@@ -10,12 +10,12 @@ from snippets.fundamentals.optimizers import SGD, Adam, adam_step, warmup_cosine
 
 _TEXT = {
     "zh": {
-        "traj": "病态二次函数 $f = (x^2 + 20y^2)/2$ 上的 40 步",
+        "traj": "病态二次函数 f = (x² + 20y²)/2 上的 40 步",
         "sgd": "SGD（lr=0.09）",
         "mom": "SGD + momentum 0.9（lr=0.02）",
         "adam": "Adam（lr=0.3）",
-        "m_title": "带噪声的梯度（均值 1）：$m_t$ 与 $\\hat m_t$",
-        "raw": "$m_t$（未修正）",
+        "m_title": "带噪声的梯度（均值 1）：mₜ 与 m̂ₜ",
+        "raw": "mₜ（未修正）",
         "corr": "$\\hat m_t = m_t/(1-\\beta_1^t)$",
         "step_title": "常数梯度时每步更新量 / lr",
         "ours": "修正 m 与 v（adam_step）",

@@ -32,7 +32,7 @@ _TEXT = {
             "ffn": "FFN (SwiGLU)",
             "embeddings": "Embedding + lm_head",
         },
-        "flops": "一层前向 FLOPs 中注意力分数（$QK^T$、$AV$）的占比",
+        "flops": "一层前向 FLOPs 中注意力分数（QKᵀ、AV）的占比",
         "n": "序列长度 n（token）",
         "share": "占比",
         "cross": "n = {n:,}：与矩阵乘持平",

@@ -353,6 +353,31 @@ def test_figure_cache_key_covers_relative_imports_and_libraries(tmp_path: Path) 
     assert "torch=" in figure._library_versions() and "numpy=" in figure._library_versions()
 
 
+def test_a_label_mixing_chinese_and_math_fails_the_figure(tmp_path: Path) -> None:
+    """mathtext has no CJK glyphs: it would draw ¤ for each Chinese character of the label."""
+    from tools import figure
+
+    demo = tmp_path / "figures" / "demo.py"
+    demo.parent.mkdir()
+    demo.write_text(
+        "from matplotlib.figure import Figure\n\n"
+        "def draw(lang):\n"
+        "    fig = Figure()\n"
+        # DejaVu Sans has no CJK glyphs: the dummy symbols appear whatever fonts this machine has
+        "    fig.add_subplot().set_title(lang, fontfamily='DejaVu Sans')\n"
+        "    return fig\n",
+        encoding="utf-8",
+    )
+    old = figure.ROOT, figure.FIGURES
+    try:
+        figure.ROOT, figure.FIGURES = tmp_path, demo.parent
+        assert "步数" in figure.draw_svg("demo.py", "draw", "步数 t")  # plain Chinese: kept
+        with pytest.raises(SystemExit, match="dummy symbols"):
+            figure.draw_svg("demo.py", "draw", "梯度 $m_t$")
+    finally:
+        figure.ROOT, figure.FIGURES = old
+
+
 def test_figure_function_must_be_defined_in_the_figure_module() -> None:
     """`figure:x.py:np` must not call something the module merely imported."""
     from tools import figure
