@@ -100,6 +100,9 @@ def on_config(config: Any) -> Any:
 
 @event_priority(-110)  # after mkdocs-static-i18n has picked this language's files and their paths
 def on_files(files: Any, config: Any) -> Any:
+    drawn = figure_tool.draw_missing(ROOT / "docs")  # cold cache: both languages, every core
+    if drawn:
+        log.info(f"drew {drawn} figures missing from the cache, on every core")
     if SERVE and live.dirty():  # re-render the pages whose snippets or figures changed
         stale = live.mark_stale(files)
         if stale:

@@ -185,6 +185,63 @@ def render_svg(rel: str, func: str, lang: str) -> str:
     return svg
 
 
+def _draw_into_cache(item: tuple[str, str, str]) -> str:
+    """One figure drawn into the cache, in a worker process; errors are left to the page."""
+    try:
+        render_svg(*item)
+    except (Exception, SystemExit) as error:  # the page's own pass reports it, with its name
+        return f"{item}: {error}"
+    return ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _figures_of(md: Path, mtime_ns: int) -> tuple[str, ...]:
+    # Once per version of a page: live preview asks again on every rebuild.
+    from tools import pages
+
+    return tuple(pages.parse(md).figures)
+
+
+def draw_missing(docs: Path, workers: int | None = None) -> int:
+    """Draw every figure the pages under ``docs`` use and the cache lacks, on every core.
+
+    A cold build draws about a hundred figures, one after another, as the pages render (95 s
+    of a 133 s build on 2 cores). Drawn here first, in parallel, the pages then read the cache.
+    A warm build or a live-preview edit finds few or none missing and draws them as before.
+    Returns how many were drawn here.
+    """
+    items: dict[tuple[str, str, str], None] = {}
+    for lang in ("zh", "en"):
+        for md in sorted((docs / lang).rglob("*.md")):
+            for fig in _figures_of(md, md.stat().st_mtime_ns):
+                rel, func = fig.rsplit(":", 1)
+                items[(rel, func, lang)] = None
+    missing = []
+    for rel, func, lang in items:
+        try:
+            if not (CACHE / f"{_cache_key(rel, func, lang)}.svg").exists():
+                missing.append((rel, func, lang))
+        except SystemExit:  # a bad figure link: the page's own pass reports it
+            continue
+    workers = workers or min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(missing) < 4:
+        return 0
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: the build process may hold threads (torch, node pipes), which fork would copy.
+    context = multiprocessing.get_context("spawn")
+    # A spawned interpreter starts with this process's sys.path, which by now may have lost the
+    # repository root (MkDocs adds the config's folder only while it loads the hooks).
+    sys.path.insert(0, str(ROOT))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            list(pool.map(_draw_into_cache, missing))
+    finally:
+        sys.path.remove(str(ROOT))
+    return len(missing)
+
+
 # ---------------------------------------------------------------- published as files
 
 PUBLISHED = "assets/figures"  # under the site root, shared by both languages

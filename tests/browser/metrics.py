@@ -9,6 +9,7 @@ the numbers a reviewer asks for are printed, one line each.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from tests.browser import pages
@@ -33,6 +34,10 @@ def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
 def merged() -> dict[str, Any]:
     """Every process's numbers, written once to metrics.json."""
     collected: dict[str, Any] = {}
+    whole = SCREENSHOTS / "metrics.json"
+    if os.environ.get("HANDBOOK_METRICS_APPEND") == "1" and whole.exists():
+        # A second run of the same session (nox -s browser's live-preview step) adds its numbers.
+        collected = json.loads(whole.read_text(encoding="utf-8"))
     for part in sorted(SCREENSHOTS.glob("metrics.*.json")):
         _merge(collected, json.loads(part.read_text(encoding="utf-8")))
         part.unlink()

@@ -4,7 +4,8 @@ figure is shown on its page while the server keeps serving.
 The server runs `mkdocs serve --dirty` (as `nox -s serve` does) on a copy of the repository, so
 the edits never touch the working tree. How long an edit takes to show is measured and reported
 with the other browser metrics (site/_screenshots/metrics.json); like every timing here it is a
-number for the reader, not an assertion (these machines are noisy).
+number for the reader, not an assertion (these machines are noisy). `nox -s browser` runs this
+module alone, after the others, so the number is the server's and not the other worker's.
 """
 
 from __future__ import annotations
