@@ -329,8 +329,8 @@ def browser(session: nox.Session) -> None:
     live = "tests/browser/test_live.py"
     run(session, *pytest, "--durations=25", *workers, f"--ignore={live}")
     # The live-preview timing runs alone, after the rest: next to the other worker's Chromium on
-    # the same two cores an edit took 9.2 s to show (1.6-1.9 s on the quiet machine), which
-    # measured the neighbour, not `nox -s serve`. Its numbers join the metrics of the first run.
+    # the same two cores a page edit took 9.2 s to show, 3.0 s alone (the served HTML had it after
+    # 1.6-1.9 s): it measured the neighbour, not `nox -s serve`. Its numbers join the first run's.
     run(session, *pytest, "--durations=5", live, env={"HANDBOOK_METRICS_APPEND": "1"})
 
 

@@ -185,13 +185,13 @@ def render_svg(rel: str, func: str, lang: str) -> str:
     return svg
 
 
-def _draw_into_cache(item: tuple[str, str, str]) -> str:
+def _draw_into_cache(item: tuple[str, str, str]) -> None:
     """One figure drawn into the cache, in a worker process; errors are left to the page."""
-    try:
+    import contextlib
+
+    # Not cached on error: the page's own pass draws it again and reports it, with the page.
+    with contextlib.suppress(Exception, SystemExit):
         render_svg(*item)
-    except (Exception, SystemExit) as error:  # the page's own pass reports it, with its name
-        return f"{item}: {error}"
-    return ""
 
 
 @functools.lru_cache(maxsize=4096)
