@@ -10,8 +10,9 @@
   the "verified against" box at the end (tools/verified.py);
 * practice files: the flashcard decks and the mock interview's questions, from the built pages
   (tools/flashcards.py, tools/mock.py);
-* math: KaTeX runs at build time (node + the pinned npm package), so readers download only
-  KaTeX's stylesheet and the fonts a page uses, and only on pages with formulas;
+* math: KaTeX runs at build time (node + the pinned npm package), so readers run no KaTeX
+  JavaScript; KaTeX's rules ride in handbook.css and each page inlines subsets of only the font
+  faces and characters its formulas use (tools/katex_fonts.py): no font file is fetched;
 * diagrams: mermaid blocks drawn to SVG at build time (pinned mermaid from npm, run in headless
   Chromium, cached); where Chromium is missing, the same pinned copy is served to the pages that
   have a diagram instead of the CDN copy Material would fetch;
@@ -48,6 +49,7 @@ from tools import (  # noqa: E402
     flashcards,
     generated,
     katex,
+    katex_fonts,
     live,
     mock,
     search_index,
@@ -195,11 +197,12 @@ def on_page_content(content: str, page: Any, config: Any, files: Any) -> str:
         _mermaid_in_browser = True
         js = get_relative_url("assets/mermaid/mermaid.min.js", page.url)
         content += f'\n<script src="{js}"></script>'
+    page.handbook_katex_fonts = ""
     if 'class="arithmatex"' not in content:
         return content
     content = MATH.sub(lambda m: _render_math(m, page), content)
-    css = get_relative_url("assets/katex/katex.min.css", page.url)
-    return f'<link rel="stylesheet" href="{css}">\n{content}'
+    page.handbook_katex_fonts = katex_fonts.inline_style(content)  # into <head>: on_post_page
+    return content
 
 
 MERMAID_BLOCK = re.compile(r'<pre class="mermaid"><code>(?P<source>.*?)</code></pre>', re.S)
@@ -293,6 +296,10 @@ def on_post_page(output: str, page: Any, config: Any) -> str:
             output,
             count=1,
         )
+    fonts = getattr(page, "handbook_katex_fonts", "")
+    if fonts:
+        output = output.replace("</head>", fonts + "</head>", 1)
+    output = assets.unlink_palette(output)
     to_root = get_relative_url(".", page.url)
     return assets.link_where_used(output, "" if to_root == "." else f"{to_root}/")
 
@@ -335,6 +342,8 @@ def _finish_site(config: Any) -> None:
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy2(katex.DIST / "katex.min.css", target / "katex.min.css")
         shutil.copytree(katex.DIST / "fonts", target / "fonts", dirs_exist_ok=True)
+    katex_rules = katex_fonts.strip_font_faces(katex_fonts.stylesheet())
+    assets.bundle(site, ROOT / "docs" / "assets" / "handbook.css", katex_rules)
     global _mermaid_renderer
     if _mermaid_renderer is not None:
         _mermaid_renderer.close()

@@ -83,13 +83,14 @@ TEXT = {
     "weight": {
         "zh": "首屏重量：`{topic}` 页首次访问（缓存关闭，直到页面安静）传输 zh {zb} / en {eb}，"
         "是同一份 Markdown 用原版 Material（无 hook、默认搜索）构建的 ×{zr:.2f} / ×{er:.2f}（目标 ≤ ×1.3）；"
-        "请求数 {zq} 对 {bq}：多出的是公式用到的 KaTeX 样式表和字体，以及本站的样式表与搜索脚本"
-        "（原版页面不渲染公式，显示 TeX 源码）。",
+        "请求数 {zq} 对 {bq}：多出的是本站的样式表（含 Material 的配色和 KaTeX 的规则）与搜索脚本；"
+        "公式用到的 KaTeX 字体按本页字符裁剪后内联在页面里，不另发请求（原版页面不渲染公式，显示 TeX 源码）。",
         "en": "First view: the `{topic}` page's first visit (cache off, until the page is quiet) transfers "
         "zh {zb} / en {eb}, ×{zr:.2f} / ×{er:.2f} the same Markdown built with bare Material (no hooks, "
-        "default search; target ≤ ×1.3); {zq} requests against {bq}: the extra ones are the KaTeX "
-        "stylesheet and the fonts its formulas use, and the handbook's stylesheet and search script "
-        "(the bare page does not render formulas, it shows their TeX source).",
+        "default search; target ≤ ×1.3); {zq} requests against {bq}: the extra ones are the "
+        "handbook's stylesheet (with Material's palette and KaTeX's rules) and its search script; "
+        "the KaTeX fonts the formulas use are cut to the page's characters and inlined, no request "
+        "of their own (the bare page does not render formulas, it shows their TeX source).",
     },
     "site_meta": {
         "zh": "{date} 测于 {cpu}（{cores} 核），mkdocs {mkdocs} · Material {material}，运行时负载 {load}，"

@@ -22,7 +22,7 @@ from tests.browser.server import Served, serve
 # One server (or bare build) per module: its tests run on one worker.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("module:test_weight")]
 
-MAX_RATIO_VS_BARE = 1.3  # first-view bytes of a topic page against bare Material (issue 17)
+MAX_RATIO_VS_BARE = 1.3  # first-view bytes and requests of a topic page against bare Material
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +57,13 @@ def test_topic_page_weight_against_bare_material(
         f"{path}: {topic.bytes / 1024:.0f} KiB on first view, {ratio:.2f}x the same Markdown "
         f"built with bare Material ({bare['bytes'] / 1024:.0f} KiB); the target is "
         f"{MAX_RATIO_VS_BARE}x. By type: {topic.by_type}"
+    )
+    requests_ratio = topic.requests / answered
+    assert requests_ratio <= MAX_RATIO_VS_BARE, (
+        f"{path}: {topic.requests} requests on first view against {answered} for the same "
+        f"Markdown built with bare Material ({requests_ratio:.2f}x; the target is "
+        f"{MAX_RATIO_VS_BARE}x): "
+        + ", ".join(r["url"].rsplit("/", 1)[-1] for r in topic.as_dict()["resources"])
     )
     assert topic.bytes < pages.MAX_TOPIC_BYTES, (
         f"{path} transfers {topic.bytes / 1e6:.2f} MB on first view"
